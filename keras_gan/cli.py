@@ -1,0 +1,138 @@
+"""`keras-gan`: the command line. `main(argv=None)` is the console script.
+
+Subcommands live in `COMMANDS` (name -> (add_arguments, run)); each later
+feature (eval, export, demo) adds one entry. The `train` flags are generated
+from `TrainConfig`'s fields, so the dataclass is the one definition of an
+option. Precedence: defaults < --config YAML < flags; with --resume, the run
+folder's saved config.json replaces the defaults and YAML.
+
+TensorFlow is imported only when a command runs, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from keras_gan.config import TrainConfig, default_run_dir, read_yaml
+from keras_gan.errors import UserError
+
+
+def _parse_optional(kind):
+    def parse(text: str):
+        return None if text.lower() in ("none", "null", "") else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
+_TYPES = {"int": int, "float": float, "str": str,
+          "int | None": _parse_optional(int), "str | None": _parse_optional(str)}
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls=TrainConfig) -> None:
+    """One flag per dataclass field: --batch-size for batch_size, with the
+    field's help text and default. Defaults are SUPPRESSed so that the
+    parsed namespace holds only what the user typed."""
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
+            continue
+        parser.add_argument(flag, type=_TYPES[f.type], default=argparse.SUPPRESS,
+                            choices=f.metadata.get("choices"), metavar=f.name.upper(),
+                            help=help_text)
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """defaults < YAML < flags; with --resume the run's config.json is the base."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    flags = {k: v for k, v in vars(args).items() if k in names}
+    values = read_yaml(args.config) if args.config else {}
+    values.update(flags)
+    if values.get("resume"):
+        defaults = TrainConfig()
+        run_dir = Path(values.get("out") or default_run_dir(
+            values.get("gan", defaults.gan), values.get("dataset", defaults.dataset)))
+        saved = run_dir / "config.json"
+        if saved.exists():
+            values = {**json.loads(saved.read_text()), **values}
+    return TrainConfig.from_dict(values, source=args.config or "flags")
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE.yaml",
+                        help="YAML file of option: value defaults (flags override it)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the resolved config as JSON and exit")
+    parser.add_argument("--list-gans", action="store_true",
+                        help="list the registered GAN variants and exit")
+    add_config_flags(parser)
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.list_gans:
+        from keras_gan.gans import get_gan, list_gans
+
+        for name in list_gans():
+            spec = get_gan(name)
+            print(f"{name:10s} loss={spec.loss:15s} {spec.description}")
+        return 0
+    cfg = resolve_config(args)
+    if args.dry_run:
+        print(json.dumps(cfg.to_dict(), indent=2))
+        return 0
+    from keras_gan.train import train
+
+    result = train(cfg)
+    run = result.run_dir
+    print(f"\nTrained to step {result.step}. Results in {run}/:\n"
+          f"  samples/      images of fixed latents, one per epoch\n"
+          f"  metrics.csv   losses and D outputs per epoch\n"
+          f"  generator.keras, gan.keras   the trained models\n"
+          f"  logs/         TensorBoard: tensorboard --logdir {run / 'logs'}")
+    return 0
+
+
+COMMANDS = {
+    "train": (_train_arguments, _train,
+              "train a GAN (default: DCGAN on the embedded MNIST digits)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keras-gan",
+        description="Train GANs with Keras, export and serve their generators.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_arguments, run, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as e:
+        print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

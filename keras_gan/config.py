@@ -1,0 +1,155 @@
+"""`TrainConfig`: the one frozen dataclass a training run is described by.
+
+Config flows one way: CLI flags / YAML -> `TrainConfig` -> `train.py`, which
+hands explicit arguments to the builders. Every field has a default and a
+one-line `help` (the CLI's `--help` is generated from it), so this file is the
+single place where an option is defined.
+
+This module imports nothing heavy: `keras-gan --help` must stay instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keras_gan.errors import UserError
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+ARCHS = ("auto", "dcgan", "mlp")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration value or file is wrong; the message says which and why."""
+
+
+def _opt(default: Any, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # -- data --
+    dataset: str = _opt("mnist-sample", "data source: mnist-sample, tfds:NAME[:SPLIT], "
+                        "folder:PATH, npz:PATH, ring or grid")
+    image_size: int | None = _opt(None, "resize images to SIZE x SIZE (default: as stored)")
+    # -- model --
+    gan: str = _opt("dcgan", "GAN variant, a registered name (see `keras-gan train "
+                    "--list-gans`)")
+    loss: str | None = _opt(None, "loss family overriding the variant's: minimax, "
+                            "non_saturating, wasserstein, hinge, least_squares")
+    arch: str = _opt("auto", "networks: dcgan (images), mlp, or auto (mlp for 2D points, "
+                     "dcgan for images)", choices=ARCHS)
+    latent_dim: int = _opt(64, "size of the latent vector z ~ N(0, I)")
+    width: int = _opt(32, "base width: DCGAN filters of the first D layer / last G layer, "
+                      "or MLP hidden units")
+    depth: int = _opt(2, "hidden layers of the MLP networks (ignored by dcgan)")
+    # -- optimisation --
+    epochs: int = _opt(10, "number of epochs")
+    steps_per_epoch: int | None = _opt(None, "generator updates per epoch (default: one "
+                                       "pass over the data, or 1000 for 2D mixtures)")
+    batch_size: int = _opt(64, "minibatch size m of each discriminator and generator update")
+    d_steps: int = _opt(1, "k: discriminator updates per generator update, each on its "
+                        "own real minibatch")
+    optimizer: str = _opt("adam", "optimizer of both networks", choices=OPTIMIZERS)
+    d_lr: float = _opt(2e-4, "discriminator learning rate")
+    g_lr: float = _opt(2e-4, "generator learning rate")
+    beta_1: float = _opt(0.5, "Adam beta_1 (or SGD momentum, RMSprop rho)")
+    beta_2: float = _opt(0.999, "Adam beta_2")
+    # -- execution --
+    precision: str = _opt("float32", "dtype policy; mixed_float16 adds loss scaling to "
+                          "both optimizers", choices=PRECISIONS)
+    jit_compile: bool = _opt(False, "compile the step with XLA (measured slower on small "
+                             "CPUs; try it on GPU)")
+    seed: int = _opt(0, "seed of weights, data order and the model's noise")
+    # -- run folder --
+    out: str | None = _opt(None, "run folder (default: runs/GAN-DATASET)")
+    resume: bool = _opt(False, "continue the run in --out from its last checkpoint")
+    checkpoint_every: int = _opt(100, "write a checkpoint every N steps (and at each "
+                                 "epoch end)")
+    num_samples: int = _opt(64, "images in the per-epoch sample grid (fixed latents)")
+    tensorboard: bool = _opt(True, "write TensorBoard logs to RUN/logs")
+    verbose: int = _opt(1, "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line "
+                        "per epoch")
+
+    def __post_init__(self) -> None:
+        positive = ("latent_dim", "width", "depth", "epochs", "batch_size", "d_steps",
+                    "checkpoint_every", "num_samples")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("image_size", "steps_per_epoch"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
+        for name in ("d_lr", "g_lr"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name, allowed in (("precision", PRECISIONS), ("arch", ARCHS),
+                              ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
+                )
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) if self.out else default_run_dir(self.gan, self.dataset)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown option(s) {', '.join(unknown)}; "
+                f"known options are: {', '.join(sorted(names))}"
+            )
+        try:
+            return cls(**values)
+        except TypeError as e:  # pragma: no cover - dataclass arity errors
+            raise ConfigError(f"{source}: {e}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Reads a YAML (or JSON, a subset of YAML) mapping of field -> value."""
+        return cls.from_dict({**read_yaml(path), **overrides}, source=str(path))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()), source=str(path))
+
+
+def default_run_dir(gan: str, dataset: str) -> Path:
+    """runs/GAN-DATASET, the dataset spelled safely for a folder name."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset).strip("-")
+    return Path("runs") / f"{gan}-{slug}"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold a mapping of option: value, "
+                          f"got {type(values).__name__}")
+    # YAML spells options like the CLI (batch-size) or like Python (batch_size).
+    return {str(k).replace("-", "_"): v for k, v in values.items()}

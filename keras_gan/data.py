@@ -1,0 +1,385 @@
+"""Data sources for keras-gan.
+
+This module owns turning a data "source" string (see `SOURCES_HELP`) into a
+`tf.data` pipeline of float32 examples: images scaled to [-1, 1], or raw 2D
+points for the toy mixtures. Bad sources raise `DataError` with a message that
+says what is wrong and how to fix it.
+"""
+
+import dataclasses
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_gan.errors import UserError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+SHUFFLE_BUFFER = 10_000
+_MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
+
+SOURCES_HELP = """\
+Data sources:
+  mnist-sample       the embedded 10,000 real MNIST digits (28x28 grey, labelled)
+  tfds:NAME[:SPLIT]  a TensorFlow Datasets image data set, e.g. tfds:mnist,
+                     tfds:cifar10:test (SPLIT defaults to train)
+  folder:PATH        a folder, searched recursively, of .png/.jpg/.jpeg/.bmp/.gif/.webp
+                     images (unlabelled)
+  npz:PATH           a .npz file with array x of shape (N, H, W), (N, H, W, C) with
+                     C in {1, 3}, or (N, D) points, and optional int labels y (N,)
+  ring               2D toy data: 8 Gaussians on the unit circle (std 0.01)
+  grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)"""
+
+
+class DataError(UserError, ValueError):
+    """Bad data source or contents; the message names the problem and how to fix it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataInfo:
+    """What a source holds: kind is "image" or "points"; shape is one example's,
+    (H, W, C) or (D,); counts are None when unknown or unlabelled."""
+
+    source: str
+    kind: str
+    shape: tuple[int, ...]
+    num_examples: int | None
+    num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None
+
+
+def toy_mixture(name: str) -> tuple[np.ndarray, float]:
+    """Returns the (K, 2) float32 means and the std of a 2D benchmark mixture.
+
+    Args:
+        name: "ring" (8 modes on the unit circle, std 0.01) or "grid"
+            (25 modes at {-4, -2, 0, 2, 4}^2, std 0.05).
+    """
+    if name == "ring":
+        # i / 8 for i < 8, not linspace(0, 2*pi, 8), which repeats the first mode.
+        angles = 2 * np.pi * np.arange(8) / 8
+        return np.stack([np.cos(angles), np.sin(angles)], 1).astype(np.float32), 0.01
+    if name == "grid":
+        xs, ys = np.meshgrid(np.arange(-4, 5, 2), np.arange(-4, 5, 2), indexing="ij")
+        return np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32), 0.05
+    raise DataError(f"Unknown toy mixture {name!r}; use 'ring' or 'grid'.")
+
+
+def sample_toy(name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draws n points from a toy mixture, modes chosen uniformly.
+
+    Args:
+        name: "ring" or "grid" (see `toy_mixture`).
+        n: Number of points.
+        seed: Seed for `numpy.random.default_rng`.
+
+    Returns:
+        The float32 (n, 2) points and the int64 mode index of each.
+    """
+    means, std = toy_mixture(name)
+    rng = np.random.default_rng(seed)
+    modes = rng.integers(0, len(means), size=n, dtype=np.int64)
+    points = means[modes] + std * rng.standard_normal((n, 2))
+    return points.astype(np.float32), modes
+
+
+def load_dataset(
+    source: str,
+    *,
+    image_size: int | None = None,
+    seed: int = 0,
+    num_points: int = 100_000,
+) -> tuple[tf.data.Dataset, DataInfo]:
+    """Loads a data source as an unbatched dataset of (x, y) pairs.
+
+    Args:
+        source: A source string, see `SOURCES_HELP`.
+        image_size: If given, images are resized to image_size x image_size.
+            Ignored for point sources.
+        seed: Seed for sampling the toy mixtures.
+        num_points: Number of points drawn for the toy mixtures.
+
+    Returns:
+        The dataset and its `DataInfo`. x is float32 with shape `info.shape`, in
+        [-1, 1] for images (points are left as they are); y is an int64 scalar
+        class label, -1 when the source has no labels.
+
+    Raises:
+        DataError: If the source is unknown, missing or has bad contents.
+    """
+    if image_size is not None and image_size < 1:
+        raise DataError(f"image_size must be >= 1, got {image_size}.")
+    if source == "mnist-sample":
+        x, y = _read_npz(_MNIST_SAMPLE)
+        names = tuple(str(i) for i in range(10))
+        return _from_arrays(source, x, y, image_size, class_names=names)
+    if source in ("ring", "grid"):
+        if num_points < 1:
+            raise DataError(f"num_points must be >= 1, got {num_points}.")
+        return _from_arrays(source, *sample_toy(source, num_points, seed), None)
+    prefix, _, rest = source.partition(":")
+    if rest and prefix == "tfds":
+        return _load_tfds(source, rest, image_size)
+    if rest and prefix == "folder":
+        return _from_arrays(source, _read_folder(Path(rest).expanduser(), image_size), None, None)
+    if rest and prefix == "npz":
+        return _from_arrays(source, *_read_npz(Path(rest).expanduser()), image_size)
+    raise DataError(f"Unknown data source {source!r}.\n{SOURCES_HELP}")
+
+
+def make_dataset(
+    source: str,
+    batch_size: int,
+    *,
+    image_size: int | None = None,
+    seed: int = 0,
+    shuffle: bool = True,
+    repeat: bool = True,
+    drop_remainder: bool = True,
+    with_labels: bool = False,
+    skip_batches: int = 0,
+    cache: bool = True,
+    num_points: int = 100_000,
+) -> tuple[tf.data.Dataset, DataInfo]:
+    """Builds the training pipeline for a data source.
+
+    load_dataset -> cache -> shuffle (seeded, reshuffled each epoch) -> repeat ->
+    batch -> skip(skip_batches) -> prefetch. With a fixed seed the batch order is
+    the same in every process, so a resumed run passes the number of batches it
+    has already trained on as `skip_batches` and sees exactly the batches an
+    uninterrupted run would see next.
+
+    Args:
+        source: A source string, see `SOURCES_HELP`.
+        batch_size: Examples per batch, >= 1.
+        image_size: If given, images are resized to image_size x image_size.
+        seed: Seed for shuffling (and for sampling the toy mixtures).
+        shuffle: Whether to shuffle the examples.
+        repeat: Whether to repeat the data forever.
+        drop_remainder: Whether to drop a last, smaller batch.
+        with_labels: Yield (x, y) batches instead of x batches.
+        skip_batches: Number of batches to skip from the start.
+        cache: Whether to cache the decoded examples in memory.
+        num_points: Number of points drawn for the toy mixtures.
+
+    Returns:
+        The batched dataset and the source's `DataInfo`.
+
+    Raises:
+        DataError: On a bad source or argument, or if `with_labels` is set and the
+            source has no labels.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch_size must be >= 1, got {batch_size}.")
+    if skip_batches < 0:
+        raise DataError(f"skip_batches must be >= 0, got {skip_batches}.")
+    kwargs = dict(image_size=image_size, seed=seed, num_points=num_points)
+    ds, info = load_dataset(source, **kwargs)
+    if with_labels and info.num_classes is None:
+        raise DataError(
+            f"Data source {source!r} has no labels, so it cannot be used with "
+            "labels (with_labels=True); use a labelled source such as mnist-sample."
+        )
+    if not with_labels:
+        # Drop labels before caching so the cache holds only what is used.
+        ds = ds.map(lambda x, y: x)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        buffer = min(info.num_examples or SHUFFLE_BUFFER, SHUFFLE_BUFFER)
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def _from_arrays(source, x, y, image_size, class_names=None):
+    """Validates and scales in-memory arrays and wraps them in a dataset."""
+    if x.ndim == 2:
+        kind = "points"
+    elif x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3)):
+        kind = "image"
+    else:
+        raise DataError(
+            f"{source}: x has shape {x.shape}; accepted are (N, H, W) or (N, H, W, C) "
+            "with C in {1, 3} for images, and (N, D) for points."
+        )
+    if x.size == 0 or not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{source}: x must be non-empty and numeric, got {x.dtype}.")
+    if kind == "points":
+        x = x.astype(np.float32)
+    else:
+        x = _scale_images(source, x.reshape(x.shape[:3] + (-1,)))
+    num_classes = None
+    if y is None:
+        y = np.full(len(x), -1, np.int64)
+    else:
+        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+            msg = f"integer labels of shape ({len(x)},) to match x"
+            raise DataError(f"{source}: y must be {msg}, got {y.dtype} {y.shape}.")
+        if y.min() < 0:
+            raise DataError(f"{source}: labels must be >= 0, found {y.min()}.")
+        y = y.astype(np.int64)
+        num_classes = int(y.max()) + 1
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    shape = x.shape[1:]
+    if kind == "image" and image_size is not None and shape[:2] != (image_size,) * 2:
+        ds = ds.map(lambda x, y: (_resize(x, image_size), y), tf.data.AUTOTUNE)
+        shape = (image_size, image_size, shape[2])
+    info = DataInfo(source, kind, tuple(shape), len(x), num_classes, class_names)
+    return ds, info
+
+
+def _scale_images(source, x):
+    """Maps uint8 [0, 255] or float [0, 1] / [-1, 1] images to float32 [-1, 1]."""
+    if x.dtype == np.uint8:
+        return (x.astype(np.float32) / 127.5 - 1).astype(np.float32)
+    if x.dtype.kind != "f":
+        raise DataError(f"{source}: images must be uint8 or float, got {x.dtype}.")
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0 and hi <= 1:
+        return (x * 2 - 1).astype(np.float32)
+    if lo >= -1 and hi <= 1:
+        return x.astype(np.float32)
+    raise DataError(
+        f"{source}: float images have values in [{lo}, {hi}]; accepted "
+        "are floats in [0, 1] or [-1, 1], or uint8 in [0, 255]."
+    )
+
+
+def _resize(image, size):
+    # Antialiasing keeps downscaled digits smooth; bilinear weights are
+    # non-negative, the clip only guards against rounding.
+    image = tf.image.resize(image, (size, size), "bilinear", antialias=True)
+    return tf.clip_by_value(image, -1.0, 1.0)
+
+
+def _check_path(path, want_dir, hint):
+    if not path.exists():
+        raise DataError(f"Path {str(path)!r} does not exist.")
+    if want_dir and not path.is_dir():
+        raise DataError(f"{str(path)!r} is a file, not a folder. {hint}")
+    if not want_dir and path.is_dir():
+        raise DataError(f"{str(path)!r} is a folder, not a file. {hint}")
+
+
+def _read_npz(path):
+    """Returns (x, y or None) from a .npz file."""
+    _check_path(path, False, "For a folder of images use folder:PATH.")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise DataError(f"{str(path)!r} is not a .npz file; see np.savez.")
+        with data:
+            names = data.files
+            arrays = {k: data[k] for k in ("x", "y") if k in names}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, DataError):  # DataError is a ValueError.
+            raise
+        raise DataError(f"Could not read npz file {str(path)!r}: {e}") from e
+    if "x" not in arrays:
+        msg = f"has no array 'x' (found {names}); use np.savez(path, x=x[, y=y])"
+        raise DataError(f"{str(path)!r} {msg}.")
+    return arrays["x"], arrays.get("y")
+
+
+def _read_folder(path, image_size):
+    """Reads every image under `path` into one uint8 (N, H, W, C) array."""
+    from PIL import Image  # Only folder sources need PIL.
+
+    _check_path(path, True, "For a .npz file use npz:PATH.")
+    exts = IMAGE_EXTENSIONS
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in exts)
+    files = [p for p in files if p.is_file()]
+    if not files:
+        raise DataError(
+            f"No images found in folder {str(path)!r} (looked for "
+            f"{', '.join(IMAGE_EXTENSIONS)}, searching sub-folders)."
+        )
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as im:
+                im.load()
+                images.append(im.copy())
+        except (OSError, SyntaxError, ValueError) as e:
+            raise DataError(f"Could not read image {str(file)!r}: {e}") from e
+    if image_size is None:
+        sizes = {im.size: f for im, f in zip(images, files, strict=True)}
+        if len(sizes) > 1:
+            (s1, f1), (s2, f2) = list(sizes.items())[:2]
+            raise DataError(
+                f"Images in {str(path)!r} have different sizes: {str(f1)!r} is "
+                f"{s1[0]}x{s1[1]} and {str(f2)!r} is {s2[0]}x{s2[1]}; pass "
+                "--image-size N (image_size=N) to resize them all to N x N."
+            )
+    # Keep one channel only when everything is grey; one colour image makes all RGB.
+    mode = "L" if all(im.mode in ("1", "L") for im in images) else "RGB"
+    arrays = []
+    for im in images:
+        im = im.convert(mode)
+        if image_size is not None and im.size != (image_size, image_size):
+            im = im.resize((image_size, image_size), Image.Resampling.LANCZOS)
+        arrays.append(np.asarray(im, np.uint8))
+    x = np.stack(arrays)
+    return x[..., None] if x.ndim == 3 else x
+
+
+def _load_tfds(source, spec, image_size):
+    import tensorflow_datasets as tfds  # Heavy, and only needed for TFDS sources.
+
+    # Split on the first colon only: splits such as "train[:10%]" contain colons.
+    name, _, split = spec.partition(":")
+    split = split or "train"
+    try:
+        ds, info = tfds.load(name, split=split, shuffle_files=False, with_info=True)
+    except tfds.core.DatasetNotFoundError as e:
+        raise DataError(f"Unknown TFDS data set {name!r}.\n{SOURCES_HELP}") from e
+    except Exception as e:  # Download, preparation or split errors: say which.
+        msg = f"Could not load TFDS data set {name!r} split {split!r}: {e}"
+        raise DataError(msg) from e
+    features = info.features
+    if "image" not in features:
+        raise DataError(f"TFDS data set {name!r} has no 'image' feature.")
+    image_shape = tuple(features["image"].shape)
+    if len(image_shape) != 3 or image_shape[2] not in (1, 3):
+        raise DataError(
+            f"TFDS data set {name!r} has images of shape {image_shape}; only "
+            "(H, W, C) images with C in {1, 3} are supported."
+        )
+    h, w, c = image_shape
+    if image_size is None and (h is None or w is None):
+        raise DataError(
+            f"TFDS data set {name!r} has images of varying size; pass "
+            "--image-size N (image_size=N) to resize them to N x N."
+        )
+    label = features["label"] if "label" in features else None
+    label = label if isinstance(label, tfds.features.ClassLabel) else None
+    # Half the dtype's max maps [0, max] to [-1, 1] for uint8 and uint16 alike.
+    half = tf.as_dtype(features["image"].dtype).max / 2
+    resize = image_size is not None and (h, w) != (image_size, image_size)
+    shape = (image_size, image_size, c) if resize else (h, w, c)
+
+    def convert(example):
+        x = tf.cast(example["image"], tf.float32) / half - 1
+        if resize:
+            x = _resize(x, image_size)
+        x = tf.ensure_shape(x, shape)
+        y = example["label"] if label is not None else tf.constant(-1)
+        return x, tf.cast(y, tf.int64)
+
+    ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    try:
+        num_examples = info.splits[split].num_examples
+    except (KeyError, ValueError):  # e.g. mocked data sets carry no split info.
+        num_examples = None
+    info = DataInfo(source, "image", shape, num_examples)
+    if label is not None:
+        info = dataclasses.replace(
+            info, num_classes=label.num_classes, class_names=tuple(label.names)
+        )
+    return ds, info

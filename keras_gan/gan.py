@@ -1,0 +1,236 @@
+"""`GAN`: Algorithm 1 of Goodfellow et al. 2014 as a Keras `train_step`.
+
+One call of `train_step` (one "step" of `fit`) takes a batch of k * m real
+examples, runs k discriminator updates, each on its own m real examples and m
+fresh fakes, then one generator update on m fresh latents. Train with plain
+`model.fit(dataset, ...)` and standard Keras callbacks.
+
+Override points, from small to large (subclasses override hooks, never the
+loop):
+- `discriminator_loss` / `generator_loss`: add terms (e.g. a gradient penalty);
+- `discriminate` / `generate`: change what the networks see (packing, noise);
+- `d_step` / `g_step`: change a whole update (e.g. unrolling).
+A subclass that logs more adds names to `metric_names`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gan.losses import get_loss
+
+
+def _unwrap(optimizer):
+    """The user's optimizer inside a `LossScaleOptimizer` (for configs)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other.
+
+    Args:
+        generator: functional model z (latent_dim,) -> sample.
+        discriminator: functional model sample -> logits (1,).
+        latent_dim: size of z; read from the generator's input if None.
+        d_steps: k, discriminator updates per generator update. The fit
+            batch must hold k * m examples; each update gets its own m.
+        loss: loss family in `keras_gan.losses.LOSSES`.
+        seed: seed of the model's `SeedGenerator` (latents drawn in steps);
+            its state is saved with the weights, so a resumed run continues
+            the same noise stream.
+    """
+
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
+                 loss="non_saturating", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for net, role in ((generator, "generator"), (discriminator, "discriminator")):
+            if not isinstance(net, keras.Model) or not net.built:
+                raise ValueError(f"{role} must be a built keras.Model (e.g. functional), "
+                                 f"got {type(net).__name__}")
+        if int(d_steps) < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
+        self.d_steps = int(d_steps)
+        self.loss_name = loss
+        self.loss_family = get_loss(loss)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        # The networks are built on construction; the wrapper has no weights of
+        # its own. Marking it built lets save_weights / BackupAndRestore work.
+        self.built = True
+
+    # -- Keras plumbing ------------------------------------------------------
+
+    def call(self, z, training=False):
+        """`gan(z)` is the generator's output, so `gan.predict(z)` samples."""
+        return self.generator(z, training=training)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def metrics(self):
+        # Listed here so that fit resets them at each epoch.
+        return list(self.trackers.values())
+
+    def compile(self, d_optimizer="adam", g_optimizer="adam", jit_compile=False,
+                steps_per_execution=1, run_eagerly=False):
+        """Sets both optimizers (TTUR: each network its own).
+
+        Under the `mixed_float16` policy both are wrapped in a
+        `LossScaleOptimizer` (Keras only wraps `model.optimizer`). Under
+        `mixed_bfloat16` they are not: bfloat16 has float32's exponent range,
+        so gradients do not underflow (Keras makes the same choice).
+        """
+        d_optimizer = keras.optimizers.get(d_optimizer)
+        g_optimizer = keras.optimizers.get(g_optimizer)
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer must be two optimizer "
+                             "objects: each holds the moments of its own network")
+        if self.dtype_policy.name == "mixed_float16":
+            d_optimizer, g_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(o)
+                for o in (d_optimizer, g_optimizer)
+            )
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        # model.optimizer is the generator's, so optimizer.iterations (used by
+        # Keras callbacks such as TensorBoard) counts generator updates: steps.
+        super().compile(optimizer=g_optimizer, jit_compile=jit_compile,
+                        steps_per_execution=steps_per_execution,
+                        run_eagerly=run_eagerly)
+        # Build both now: load_weights silently drops the moments of an
+        # optimizer that has no variables yet, and Keras builds only
+        # model.optimizer before restoring.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "d_steps": self.d_steps,
+            "loss": self.loss_name,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(_unwrap(self.d_optimizer)),
+            "g_optimizer": keras.saving.serialize_keras_object(_unwrap(self.g_optimizer)),
+            "jit_compile": bool(self.jit_compile),
+            "steps_per_execution": self.steps_per_execution,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def save_own_variables(self, store):
+        # SeedGenerator is not saveable by Keras; keep its state with the
+        # weights so that a resumed run draws the noise an uninterrupted one
+        # would have drawn.
+        store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        if "seed_state" in store.keys():
+            self.seed_generator.state.assign(store["seed_state"][...])
+
+    # -- hooks ---------------------------------------------------------------
+
+    def sample_latents(self, batch_size):
+        """z ~ N(0, I), (batch_size, latent_dim), from the model's own RNG."""
+        return keras.random.normal((batch_size, self.latent_dim),
+                                   seed=self.seed_generator)
+
+    def generate(self, z, training=True):
+        return self.generator(z, training=training)
+
+    def discriminate(self, samples, training=True):
+        return self.discriminator(samples, training=training)
+
+    def discriminator_loss(self, real_logits, fake_logits, real, fake):
+        return self.loss_family.d_loss(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits, fake):
+        return self.loss_family.g_loss(fake_logits)
+
+    def d_output(self, logits):
+        """The mean D(x) reported as d_real / d_fake: a probability for the
+        sigmoid families, the raw critic score for the others."""
+        logits = ops.cast(logits, "float32")
+        return ops.mean(ops.sigmoid(logits) if self.loss_family.probabilistic else logits)
+
+    # -- the loop ------------------------------------------------------------
+
+    def _replica_scale(self):
+        # Gradients are summed across replicas by the optimizer; a per-replica
+        # mean loss must be divided by the replica count to give the mean over
+        # the global batch (Keras's own losses do this too).
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def d_step(self, real):
+        """One discriminator update on a real minibatch; returns metric values."""
+        z = self.sample_latents(ops.shape(real)[0])
+        fake = ops.stop_gradient(self.generate(z, training=True))
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminate(real, training=True)
+            fake_logits = self.discriminate(fake, training=True)
+            loss = self.discriminator_loss(real_logits, fake_logits, real=real, fake=fake)
+            scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
+        grads = tape.gradient(scaled, variables)
+        self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return {"d_loss": loss, "d_real": self.d_output(real_logits),
+                "d_fake": self.d_output(fake_logits)}
+
+    def g_step(self, batch_size):
+        """One generator update on `batch_size` fresh latents."""
+        z = self.sample_latents(batch_size)
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generate(z, training=True)
+            fake_logits = self.discriminate(fake, training=True)
+            loss = self.generator_loss(fake_logits, fake=fake)
+            scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
+        grads = tape.gradient(scaled, variables)
+        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return {"g_loss": loss}
+
+    def split_real(self, data):
+        """The fit batch (k * m examples) as k minibatches of m."""
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.d_steps == 1:
+            return [real]
+        return ops.split(real, self.d_steps, axis=0)
+
+    def train_step(self, data):
+        parts = self.split_real(data)
+        for real in parts:  # unrolled by tf.function: k is a Python int
+            for name, value in self.d_step(real).items():
+                self.trackers[name].update_state(value)
+        for name, value in self.g_step(ops.shape(parts[0])[0]).items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,79 @@
+"""The registry of GAN variants: a name -> (model class, loss family).
+
+A loss-only variant is one `register_gan` line below; a variant that changes
+the loop is a small file in this package defining a `GAN` subclass, plus its
+`register_gan` line. Tests are generated from `list_gans()`, so a registered
+variant is tested by being registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keras_gan.config import ConfigError
+from keras_gan.gan import GAN
+from keras_gan.losses import LOSSES
+
+
+@dataclass(frozen=True)
+class GanSpec:
+    name: str
+    cls: type
+    loss: str
+    description: str
+
+
+_REGISTRY: dict[str, GanSpec] = {}
+
+
+def register_gan(name: str, *, loss: str, description: str, cls: type = GAN) -> GanSpec:
+    if name in _REGISTRY:
+        raise ValueError(f"GAN variant {name!r} is already registered")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r} for variant {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, GAN)):
+        raise TypeError(f"variant {name!r}: cls must be a GAN subclass")
+    spec = GanSpec(name, cls, loss, description)
+    _REGISTRY[name] = spec
+    return spec
+
+
+def get_gan(name: str) -> GanSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown GAN variant {name!r}; registered: {', '.join(list_gans())}"
+        ) from None
+
+
+def list_gans() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_gan(name: str, generator, discriminator, *, latent_dim: int | None = None,
+              d_steps: int = 1, loss: str | None = None, seed: int | None = None,
+              **kwargs) -> GAN:
+    """The registered variant `name` around the given networks.
+
+    `loss` overrides the variant's loss family; `kwargs` go to the variant's
+    class (its own options).
+    """
+    spec = get_gan(name)
+    return spec.cls(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps,
+                    loss=loss or spec.loss, seed=seed, **kwargs)
+
+
+register_gan("gan", loss="minimax",
+             description="Goodfellow et al. 2014 as published: the saturating minimax "
+                         "game, k discriminator steps per generator step")
+register_gan("nsgan", loss="non_saturating",
+             description="Goodfellow et al. 2014 with the non-saturating generator "
+                         "loss -log D(G(z)) (their Section 3)")
+register_gan("dcgan", loss="non_saturating",
+             description="Radford et al. 2016: DCGAN networks, non-saturating loss, "
+                         "Adam 2e-4 beta_1 0.5")
+register_gan("lsgan", loss="least_squares",
+             description="Mao et al. 2017: least-squares losses")
+register_gan("hinge", loss="hinge",
+             description="Lim & Ye 2017 / Miyato et al. 2018: hinge losses")

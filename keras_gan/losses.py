@@ -1,0 +1,123 @@
+"""GAN losses as pure functions of discriminator logits.
+
+Each family is a pair `<family>_d_loss(real_logits, fake_logits)` and
+`<family>_g_loss(fake_logits)`, both returning the mean over the batch as a
+float32 scalar. "Logits" are the raw, unbounded discriminator outputs; the
+probability D(x) of the original paper is sigmoid(logit). Every formula is
+written so that it stays finite for |logit| = 100 (softplus, never
+log(sigmoid(x))), which `tests/test_losses.py` checks.
+
+A loss-only GAN variant is these two functions plus a `LOSSES` entry (and a
+registry entry in `keras_gan/gans`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from keras import ops
+
+from keras_gan.config import ConfigError
+
+
+def _f32(x):
+    # Under mixed precision the logits may arrive as float16; losses are
+    # always taken in float32 so that softplus(100) does not overflow.
+    return ops.cast(x, "float32")
+
+
+# -- minimax (Goodfellow et al. 2014, eq. 1) ---------------------------------
+
+
+def minimax_d_loss(real_logits, fake_logits):
+    """-[log D(x) + log(1 - D(G(z)))]: D maximises the value function V.
+
+    log D(x) = -softplus(-l) and log(1 - D(G(z))) = -softplus(l).
+    """
+    real, fake = _f32(real_logits), _f32(fake_logits)
+    return ops.mean(ops.softplus(-real)) + ops.mean(ops.softplus(fake))
+
+
+def minimax_g_loss(fake_logits):
+    """log(1 - D(G(z))), the saturating generator loss of the minimax game.
+
+    Its gradient vanishes when D confidently rejects fakes (D(G(z)) -> 0),
+    which is the paper's motivation for the non-saturating loss.
+    """
+    return -ops.mean(ops.softplus(_f32(fake_logits)))
+
+
+# -- non-saturating (Goodfellow et al. 2014, Section 3) ----------------------
+
+non_saturating_d_loss = minimax_d_loss
+
+
+def non_saturating_g_loss(fake_logits):
+    """-log D(G(z)) = softplus(-l): same fixed point, strong early gradients."""
+    return ops.mean(ops.softplus(-_f32(fake_logits)))
+
+
+# -- Wasserstein (Arjovsky et al. 2017) --------------------------------------
+
+
+def wasserstein_d_loss(real_logits, fake_logits):
+    """E[f(G(z))] - E[f(x)]: the critic maximises E[f(x)] - E[f(G(z))]."""
+    return ops.mean(_f32(fake_logits)) - ops.mean(_f32(real_logits))
+
+
+def wasserstein_g_loss(fake_logits):
+    return -ops.mean(_f32(fake_logits))
+
+
+# -- hinge (Lim & Ye 2017; Miyato et al. 2018) -------------------------------
+
+
+def hinge_d_loss(real_logits, fake_logits):
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    real, fake = _f32(real_logits), _f32(fake_logits)
+    return ops.mean(ops.relu(1.0 - real)) + ops.mean(ops.relu(1.0 + fake))
+
+
+def hinge_g_loss(fake_logits):
+    return -ops.mean(_f32(fake_logits))
+
+
+# -- least squares (Mao et al. 2017, a=0, b=1, c=1) --------------------------
+
+
+def least_squares_d_loss(real_logits, fake_logits):
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] on the raw outputs."""
+    real, fake = _f32(real_logits), _f32(fake_logits)
+    return 0.5 * ops.mean(ops.square(real - 1.0)) + 0.5 * ops.mean(ops.square(fake))
+
+
+def least_squares_g_loss(fake_logits):
+    return 0.5 * ops.mean(ops.square(_f32(fake_logits) - 1.0))
+
+
+@dataclass(frozen=True)
+class LossFamily:
+    d_loss: Callable
+    g_loss: Callable
+    # Whether sigmoid(logit) is a probability D(x). Metrics report D(x) for
+    # these families and the raw critic score for the others.
+    probabilistic: bool
+
+
+LOSSES: dict[str, LossFamily] = {
+    "minimax": LossFamily(minimax_d_loss, minimax_g_loss, True),
+    "non_saturating": LossFamily(non_saturating_d_loss, non_saturating_g_loss, True),
+    "wasserstein": LossFamily(wasserstein_d_loss, wasserstein_g_loss, False),
+    "hinge": LossFamily(hinge_d_loss, hinge_g_loss, False),
+    "least_squares": LossFamily(least_squares_d_loss, least_squares_g_loss, False),
+}
+
+
+def get_loss(name: str) -> LossFamily:
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}"
+        ) from None

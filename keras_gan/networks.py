@@ -1,0 +1,152 @@
+"""Generator and discriminator builders: functional `keras.Model`s.
+
+- MLP pair (Goodfellow et al. 2014 used MLPs): for 2D points and small data.
+- DCGAN pair (Radford et al. 2016): transposed convolutions, batch norm and
+  ReLU in G; strided convolutions and LeakyReLU in D; sized by image shape.
+
+Contracts every builder keeps, because training, export and the ONNX
+runtime rely on them:
+- the generator's input is named "z", shape (latent_dim,); its output is
+  float32 even under mixed precision (tanh in [-1, 1] for images, linear for
+  points);
+- the discriminator returns float32 logits of shape (batch, 1);
+- spatial sizes are static (converters break on dynamic ConvTranspose).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def _check_image_shape(image_shape) -> tuple[int, int, int]:
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (H, W, C), got {tuple(image_shape)}")
+    h, w, c = (int(s) for s in image_shape)
+    if h != w:
+        raise ValueError(f"DCGAN networks need square images, got {h}x{w}")
+    return h, w, c
+
+
+def dcgan_upsamplings(size: int) -> int:
+    """How many stride-2 stages take a small seed (3..7 pixels) to `size`.
+
+    28 -> 7x7 seed and 2 stages, 32 -> 4x4 and 3, 64 -> 4x4 and 4.
+    """
+    n, side = 0, size
+    while side > 7 and side % 2 == 0:
+        side //= 2
+        n += 1
+    if n == 0 or not 3 <= side <= 7:
+        raise ValueError(
+            f"DCGAN networks need a side that halves down to 3..7 pixels "
+            f"(e.g. 28, 32, 48, 64, 128), got {size}"
+        )
+    return n
+
+
+def build_dcgan_generator(latent_dim: int, image_shape, width: int = 64,
+                          name: str = "generator") -> keras.Model:
+    """z (latent_dim,) -> image (H, W, C) in [-1, 1].
+
+    Args:
+        latent_dim: size of z.
+        image_shape: (H, W, C), square, H halving down to 3..7 pixels.
+        width: filters of the last hidden stage; each earlier stage doubles.
+    """
+    h, _, c = _check_image_shape(image_shape)
+    n = dcgan_upsamplings(h)
+    seed = h // 2**n
+    z = keras.Input((latent_dim,), name="z")
+    filters = width * 2 ** (n - 1)
+    # No bias before batch norm: BN's beta makes it redundant.
+    x = layers.Dense(seed * seed * filters, use_bias=False)(z)
+    x = layers.Reshape((seed, seed, filters))(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    for _ in range(n - 1):
+        filters //= 2
+        x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                   use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Conv2DTranspose(c, 4, strides=2, padding="same")(x)
+    # float32 output: tanh in float16 loses precision near +-1 and the ONNX
+    # export contract is float32.
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name=name)
+
+
+def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0,
+                              name: str = "discriminator") -> keras.Model:
+    """image (H, W, C) -> logit (1,).
+
+    No batch norm: per-sample penalties (WGAN-GP) and separate real / fake
+    batches interact badly with batch statistics, and the DCGAN conventions
+    work without it at these sizes.
+    """
+    h, w, c = _check_image_shape(image_shape)
+    n = dcgan_upsamplings(h)
+    x_in = keras.Input((h, w, c), name="images")
+    x = x_in
+    filters = width
+    for _ in range(n):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+        filters *= 2
+    x = layers.Flatten()(x)
+    logits = layers.Dense(1, dtype="float32", name="logits")(x)
+    return keras.Model(x_in, logits, name=name)
+
+
+def build_mlp_generator(latent_dim: int, output_shape, width: int = 128,
+                        depth: int = 2, name: str = "generator") -> keras.Model:
+    """z -> sample of `output_shape`: linear output for points (any range),
+    tanh for images (rank-3 shapes, in [-1, 1])."""
+    output_shape = tuple(int(s) for s in output_shape)
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for _ in range(depth):
+        x = layers.Dense(width, activation="relu")(x)
+    x = layers.Dense(math.prod(output_shape))(x)
+    activation = "tanh" if len(output_shape) == 3 else "linear"
+    x = layers.Activation(activation, dtype="float32")(x)
+    out = layers.Reshape(output_shape, dtype="float32", name="images")(x)
+    return keras.Model(z, out, name=name)
+
+
+def build_mlp_discriminator(input_shape, width: int = 128, depth: int = 2,
+                            name: str = "discriminator") -> keras.Model:
+    """sample -> logit (1,), LeakyReLU hidden layers."""
+    x_in = keras.Input(tuple(int(s) for s in input_shape), name="images")
+    x = layers.Flatten()(x_in)
+    for _ in range(depth):
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logits = layers.Dense(1, dtype="float32", name="logits")(x)
+    return keras.Model(x_in, logits, name=name)
+
+
+def build_networks(arch: str, latent_dim: int, sample_shape, width: int,
+                   depth: int = 2) -> tuple[keras.Model, keras.Model]:
+    """The (generator, discriminator) pair of `arch` for samples of `sample_shape`.
+
+    `arch="auto"` picks the MLP for vectors (2D points) and DCGAN for images.
+    """
+    sample_shape = tuple(int(s) for s in sample_shape)
+    if arch == "auto":
+        arch = "dcgan" if len(sample_shape) == 3 else "mlp"
+    if arch == "dcgan":
+        if len(sample_shape) != 3:
+            raise ValueError(f"arch 'dcgan' needs images (H, W, C), got {sample_shape}; "
+                             "use arch 'mlp' for vectors")
+        return (build_dcgan_generator(latent_dim, sample_shape, width),
+                build_dcgan_discriminator(sample_shape, width))
+    if arch == "mlp":
+        return (build_mlp_generator(latent_dim, sample_shape, width, depth),
+                build_mlp_discriminator(sample_shape, width, depth))
+    raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")

@@ -1,0 +1,195 @@
+"""`train(cfg)`: the glue from a `TrainConfig` to `GAN.fit` and a run folder.
+
+This is the only library module that reads the config; everything it calls
+takes explicit arguments. A run folder holds:
+
+    config.json            the resolved config (what --resume continues)
+    metrics.csv            one row per epoch: step, seconds, losses, D outputs
+    logs/                  TensorBoard
+    samples/epoch_NNN.png  fixed-latent samples (a scatter plot for 2D data)
+    checkpoints/           the last complete training state
+    generator.keras        the trained generator, loadable alone
+    gan.keras              the whole GAN: both networks and optimizers
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_gan.callbacks import (
+    Checkpoint,
+    MetricsCSV,
+    SampleGrid,
+    StopOnNonFinite,
+    restore_checkpoint,
+)
+from keras_gan.config import TrainConfig
+from keras_gan.data import make_dataset, toy_mixture
+from keras_gan.errors import UserError
+from keras_gan.gans import build_gan, get_gan
+from keras_gan.losses import get_loss
+from keras_gan.networks import build_networks
+
+# Options that may differ between a run and its --resume: they change neither
+# the model, the data stream nor the optimisation.
+RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
+                               "checkpoint_every"})
+TOY_STEPS_PER_EPOCH = 1000
+
+
+class TrainError(UserError, RuntimeError):
+    """The run cannot start as asked; the message says why and what to do."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model: keras.Model
+    history: dict
+    step: int
+
+
+def make_optimizer(name: str, learning_rate: float, beta_1: float, beta_2: float):
+    """One optimizer from explicit settings (beta_1 doubles as SGD momentum
+    and RMSprop rho, so each optimizer has one knob for its first moment)."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=beta_1)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, rho=beta_1)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam, sgd or rmsprop")
+
+
+def _prepare_run_dir(cfg: TrainConfig) -> Path:
+    run_dir = cfg.run_dir
+    saved = run_dir / "config.json"
+    if saved.exists():
+        if not cfg.resume:
+            raise TrainError(f"{run_dir} already holds a run; pass --resume to continue "
+                             "it, or --out to start a new one")
+        before = TrainConfig.from_json(saved).to_dict()
+        now = cfg.to_dict()
+        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES
+                         and before.get(k) != now[k])
+        if changed:
+            diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed)
+            raise TrainError(f"cannot resume {run_dir} with a different config ({diffs}); "
+                             "only epochs, verbose, tensorboard and checkpoint_every "
+                             "may change")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise TrainError(f"cannot write to run folder {run_dir}: {e.strerror}") from None
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    return run_dir
+
+
+def build_model(cfg: TrainConfig, sample_shape) -> keras.Model:
+    """The compiled GAN a config describes, for samples of `sample_shape`."""
+    generator, discriminator = build_networks(cfg.arch, cfg.latent_dim, sample_shape,
+                                              cfg.width, cfg.depth)
+    gan = build_gan(cfg.gan, generator, discriminator, latent_dim=cfg.latent_dim,
+                    d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed)
+    gan.compile(
+        d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1, cfg.beta_2),
+        g_optimizer=make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
+        jit_compile=cfg.jit_compile,
+    )
+    return gan
+
+
+def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
+    """Trains the GAN `cfg` describes; returns the run folder, model and history.
+
+    With `cfg.resume`, continues from the run folder's last checkpoint with
+    weights, both optimizers, the step count, the RNG state and the data
+    stream position restored, so that the result matches an uninterrupted run.
+    """
+    # Check names and data before the run folder is written, so that a typo
+    # leaves nothing behind that a corrected command would trip over.
+    get_gan(cfg.gan)
+    if cfg.loss:
+        get_loss(cfg.loss)
+    _, info = _dataset(cfg, 0)
+    run_dir = _prepare_run_dir(cfg)
+    previous_policy = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(cfg.precision)
+    try:
+        return _train(cfg, run_dir, info, list(callbacks))
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous_policy)
+
+
+def _dataset(cfg: TrainConfig, skip_batches: int):
+    """The fit stream from step `skip_batches` on: k minibatches of m per step."""
+    return make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
+                        image_size=cfg.image_size, seed=cfg.seed,
+                        skip_batches=skip_batches)
+
+
+def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> TrainResult:
+    keras.utils.set_random_seed(cfg.seed)
+    fit_batch = cfg.batch_size * cfg.d_steps
+    if cfg.steps_per_epoch:
+        steps_per_epoch = cfg.steps_per_epoch
+    elif info.kind == "points" or not info.num_examples:
+        steps_per_epoch = TOY_STEPS_PER_EPOCH
+    else:
+        steps_per_epoch = max(1, info.num_examples // fit_batch)
+
+    gan = build_model(cfg, info.shape)
+    step = restore_checkpoint(gan, run_dir / "checkpoints") if cfg.resume else 0
+    total = cfg.epochs * steps_per_epoch
+    if step >= total:
+        print(f"{run_dir} is already trained to step {step} of {total}; "
+              "raise --epochs to train further")
+
+    rng = np.random.default_rng(cfg.seed)  # numpy latents: same as the ONNX runtime
+    latents = rng.standard_normal((cfg.num_samples, cfg.latent_dim)).astype(np.float32)
+    centres = None
+    if info.kind == "points" and info.source in ("ring", "grid"):
+        centres = toy_mixture(info.source)[0]
+    guard = StopOnNonFinite()
+    callbacks = [
+        guard,
+        Checkpoint(run_dir / "checkpoints", cfg.checkpoint_every),
+        SampleGrid(run_dir / "samples", latents, centres),
+        MetricsCSV(run_dir / "metrics.csv"),
+        *extra_callbacks,
+    ]
+    if cfg.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+
+    history: dict = {}
+    # A run resumed mid-epoch first finishes that epoch, then goes on by
+    # whole epochs; each fit gets the data stream from the current step on.
+    while step < total:
+        epoch = step // steps_per_epoch
+        partial = step % steps_per_epoch
+        epochs = epoch + 1 if partial else cfg.epochs
+        ds, _ = _dataset(cfg, step)
+        h = gan.fit(ds, epochs=epochs, initial_epoch=epoch,
+                    steps_per_epoch=steps_per_epoch - partial,
+                    callbacks=callbacks, verbose=cfg.verbose, shuffle=False)
+        for k, v in h.history.items():
+            history.setdefault(k, []).extend(v)
+        new_step = int(keras.ops.convert_to_numpy(gan.optimizer.iterations))
+        stopped = new_step == step or gan.stop_training  # e.g. TerminateOnNaN
+        step = new_step
+        if guard.message:
+            raise TrainError(guard.message)
+        if stopped:
+            break
+
+    gan.generator.save(run_dir / "generator.keras")
+    gan.save(run_dir / "gan.keras")
+    return TrainResult(run_dir, gan, history, step)

@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny networks and a quiet, deterministic TensorFlow."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts and ends under the float32 policy."""
+    keras.mixed_precision.set_dtype_policy("float32")
+    yield
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def tiny_image_gan(d_steps=1, loss="non_saturating", seed=0, name="dcgan",
+                   latent_dim=8, shape=(28, 28, 1), width=4):
+    """A compiled GAN with DCGAN networks a few kilobytes in size."""
+    from keras_gan.gans import build_gan
+    from keras_gan.networks import build_networks
+
+    keras.utils.set_random_seed(seed)
+    g, d = build_networks("dcgan", latent_dim, shape, width)
+    gan = build_gan(name, g, d, d_steps=d_steps, loss=loss, seed=seed)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    return gan
+
+
+def tiny_points_gan(d_steps=1, loss="non_saturating", seed=0, name="gan",
+                    latent_dim=4, width=16):
+    from keras_gan.gans import build_gan
+    from keras_gan.networks import build_networks
+
+    keras.utils.set_random_seed(seed)
+    g, d = build_networks("mlp", latent_dim, (2,), width, depth=2)
+    gan = build_gan(name, g, d, d_steps=d_steps, loss=loss, seed=seed)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    return gan

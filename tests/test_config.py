@@ -1,0 +1,57 @@
+"""keras_gan/config.py: the frozen TrainConfig, YAML, validation."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from keras_gan.config import ConfigError, TrainConfig
+
+
+def test_every_field_has_a_default_and_help():
+    cfg = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata.get("help"), f.name
+        assert getattr(cfg, f.name) == f.default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 3
+
+
+def test_default_run_dir_and_replace():
+    cfg = TrainConfig()
+    assert cfg.run_dir == Path("runs/dcgan-mnist-sample")
+    assert TrainConfig(dataset="folder:/data/My Pics").run_dir == Path(
+        "runs/dcgan-folder--data-My-Pics")
+    assert cfg.replace(out="x").run_dir == Path("x")
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"batch_size": 0}, "batch_size must be >= 1"),
+    ({"d_steps": -1}, "d_steps"),
+    ({"d_lr": 0.0}, "d_lr must be > 0"),
+    ({"precision": "fp8"}, "precision must be one of"),
+    ({"image_size": 0}, "image_size"),
+    ({"optimizer": "lion"}, "optimizer must be one of"),
+])
+def test_bad_values_name_the_field(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig(**bad)
+
+
+def test_yaml_accepts_both_spellings_and_rejects_unknown(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("batch-size: 32\nd_steps: 2\ngan: lsgan\n")
+    cfg = TrainConfig.from_yaml(path, epochs=3)
+    assert (cfg.batch_size, cfg.d_steps, cfg.gan, cfg.epochs) == (32, 2, "lsgan", 3)
+    path.write_text("batch_sise: 32\n")
+    with pytest.raises(ConfigError, match="unknown option.*batch_sise"):
+        TrainConfig.from_yaml(path)
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        TrainConfig.from_yaml(path)
+    path.write_text("a: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        TrainConfig.from_yaml(path)
+    with pytest.raises(ConfigError, match="not found"):
+        TrainConfig.from_yaml(tmp_path / "missing.yaml")

@@ -1,0 +1,366 @@
+"""Tests for keras_gan.data: every source, the pipeline and every bad input."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_gan.data import (
+    SOURCES_HELP,
+    DataError,
+    DataInfo,
+    load_dataset,
+    make_dataset,
+    sample_toy,
+    toy_mixture,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_FILE = ROOT / "keras_gan" / "assets" / "mnist10k.npz"
+
+
+def first_batch(ds):
+    return next(iter(ds))
+
+
+def take(ds, n):
+    """The first n batches as numpy arrays."""
+    return [np.asarray(b) for b in ds.take(n)]
+
+
+def assert_images(x, shape):
+    x = np.asarray(x)
+    assert x.shape == shape
+    assert x.dtype == np.float32
+    assert x.min() >= -1.0 and x.max() <= 1.0
+
+
+def write_png(path, size, mode="L", value=128):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, value).save(path)
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return f"npz:{path}"
+
+
+# Toy mixtures.
+
+
+def test_ring_means_are_8_distinct_points_on_unit_circle():
+    means, std = toy_mixture("ring")
+    assert means.shape == (8, 2) and means.dtype == np.float32
+    assert std == pytest.approx(0.01)
+    np.testing.assert_allclose(np.linalg.norm(means, axis=1), 1.0, atol=1e-6)
+    assert len(np.unique(means.round(4), axis=0)) == 8
+    np.testing.assert_allclose(means[0], [1.0, 0.0], atol=1e-6)
+
+
+def test_grid_means_are_the_25_points_of_the_5x5_grid():
+    means, std = toy_mixture("grid")
+    assert means.shape == (25, 2) and means.dtype == np.float32
+    assert std == pytest.approx(0.05)
+    expected = {(a, b) for a in (-4, -2, 0, 2, 4) for b in (-4, -2, 0, 2, 4)}
+    assert {tuple(m) for m in means.tolist()} == expected
+
+
+def test_unknown_toy_mixture():
+    with pytest.raises(DataError, match="spiral"):
+        toy_mixture("spiral")
+
+
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_sample_toy_points_lie_near_their_modes(name):
+    means, std = toy_mixture(name)
+    x, modes = sample_toy(name, 2000, seed=3)
+    assert x.shape == (2000, 2) and x.dtype == np.float32
+    assert modes.shape == (2000,) and modes.dtype == np.int64
+    dist = np.linalg.norm(x[:, None, :] - means[None], axis=-1)
+    assert dist.min(axis=1).max() < 6 * std
+    np.testing.assert_array_equal(dist.argmin(axis=1), modes)
+    assert set(modes.tolist()) == set(range(len(means)))
+    np.testing.assert_array_equal(sample_toy(name, 2000, seed=3)[0], x)
+    assert not np.array_equal(sample_toy(name, 2000, seed=4)[0], x)
+
+
+@pytest.mark.parametrize("name,k", [("ring", 8), ("grid", 25)])
+def test_toy_sources_yield_point_batches(name, k):
+    ds, info = make_dataset(name, 500, num_points=2000, with_labels=True)
+    assert info == DataInfo(name, "points", (2,), 2000, k, None)
+    x, y = first_batch(ds)
+    assert x.shape == (500, 2) and x.dtype == np.float32
+    assert y.shape == (500,) and y.dtype == np.int64
+    means, std = toy_mixture(name)
+    dist = np.linalg.norm(x.numpy()[:, None] - means[None], axis=-1)
+    assert dist.min(axis=1).max() < 6 * std
+    np.testing.assert_array_equal(dist.argmin(axis=1), y.numpy())
+    # Without labels the batches are just x.
+    (x,) = take(make_dataset(name, 7, num_points=100)[0], 1)
+    assert x.shape == (7, 2)
+
+
+# The embedded MNIST sample.
+
+
+def test_mnist_sample():
+    ds, info = load_dataset("mnist-sample")
+    assert info.kind == "image" and info.shape == (28, 28, 1)
+    assert info.num_examples == 10_000 and info.num_classes == 10
+    assert info.class_names == tuple("0123456789")
+    with np.load(MNIST_FILE) as f:
+        want_x, want_y = f["x"][0], f["y"][0]
+    x, y = first_batch(ds)
+    np.testing.assert_allclose(x.numpy()[..., 0], want_x / 127.5 - 1, atol=1e-6)
+    assert y.dtype == np.int64 and y.numpy() == want_y
+
+    ds, _ = make_dataset("mnist-sample", 32, with_labels=True)
+    x, y = first_batch(ds)
+    assert_images(x, (32, 28, 28, 1))
+    assert x.numpy().min() == -1.0 and x.numpy().max() == 1.0
+    assert y.shape == (32,) and set(y.numpy().tolist()) <= set(range(10))
+
+
+def test_mnist_sample_resized():
+    ds, info = make_dataset("mnist-sample", 8, image_size=16, shuffle=False)
+    assert info.shape == (16, 16, 1)
+    assert_images(first_batch(ds), (8, 16, 16, 1))
+
+
+# folder:PATH
+
+
+def test_folder_grey_images_stay_one_channel(tmp_path):
+    for i in range(3):
+        write_png(tmp_path / f"{i}.png", (10, 8), value=i * 100)
+    write_png(tmp_path / "sub" / "deep.png", (10, 8), value=255)
+    (tmp_path / "notes.txt").write_text("not an image")
+    ds, info = make_dataset(f"folder:{tmp_path}", 4, shuffle=False)
+    assert info == DataInfo(f"folder:{tmp_path}", "image", (8, 10, 1), 4)
+    x = first_batch(ds).numpy()
+    assert_images(x, (4, 8, 10, 1))
+    # Sorted by path, searched recursively, 0..255 mapped to [-1, 1].
+    np.testing.assert_allclose(x[:, 0, 0, 0], [-1, 100 / 127.5 - 1, 200 / 127.5 - 1, 1])
+
+
+def test_folder_with_a_colour_image_is_all_rgb(tmp_path):
+    write_png(tmp_path / "a.png", (6, 6), value=0)
+    write_png(tmp_path / "b.png", (6, 6), "RGB", (255, 0, 0))
+    write_png(tmp_path / "c.png", (6, 6), "RGBA", (0, 255, 0, 128))
+    Image.new("P", (6, 6), 0).save(tmp_path / "d.gif")
+    Image.new("RGB", (6, 6), (0, 0, 255)).save(tmp_path / "e.jpg")
+    ds, info = load_dataset(f"folder:{tmp_path}")
+    assert info.shape == (6, 6, 3) and info.num_examples == 5
+    assert info.num_classes is None
+    xs = [x.numpy() for x, _ in ds]
+    assert_images(np.stack(xs), (5, 6, 6, 3))
+    np.testing.assert_allclose(xs[0][0, 0], [-1, -1, -1])  # grey -> RGB
+    np.testing.assert_allclose(xs[1][0, 0], [1, -1, -1])
+    np.testing.assert_allclose(xs[2][0, 0], [-1, 1, -1])  # alpha dropped
+    assert {int(y) for _, y in ds} == {-1}
+
+
+def test_folder_mixed_sizes(tmp_path):
+    write_png(tmp_path / "small.png", (8, 8))
+    write_png(tmp_path / "wide.png", (16, 12), "RGB", (10, 20, 30))
+    match = r"small\.png.*8x8.*wide\.png.*16x12.*--image-size"
+    with pytest.raises(DataError, match=match):
+        load_dataset(f"folder:{tmp_path}")
+    ds, info = make_dataset(f"folder:{tmp_path}", 2, image_size=12)
+    assert info.shape == (12, 12, 3)
+    assert_images(first_batch(ds), (2, 12, 12, 3))
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="nowhere"):
+        load_dataset(f"folder:{tmp_path / 'nowhere'}")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"No images.*empty.*\.png.*\.jpg.*\.webp"):
+        load_dataset(f"folder:{empty}")
+    (empty / "readme.txt").write_text("hi")
+    with pytest.raises(DataError, match=r"No images.*\.png"):
+        load_dataset(f"folder:{empty}")
+    with pytest.raises(DataError, match=r"readme\.txt.*is a file, not a folder"):
+        load_dataset(f"folder:{empty / 'readme.txt'}")
+    bad = tmp_path / "bad"
+    write_png(bad / "good.png", (4, 4))
+    (bad / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    with pytest.raises(DataError, match=r"broken\.png"):
+        load_dataset(f"folder:{bad}")
+    with pytest.raises(DataError, match="image_size must be >= 1"):
+        load_dataset(f"folder:{bad}", image_size=0)
+
+
+def test_folder_has_no_labels(tmp_path):
+    write_png(tmp_path / "cats" / "a.png", (4, 4))
+    write_png(tmp_path / "dogs" / "b.png", (4, 4))
+    source = f"folder:{tmp_path}"
+    with pytest.raises(DataError, match=f"{re.escape(source)}.*no labels"):
+        make_dataset(source, 2, with_labels=True)
+
+
+# npz:PATH
+
+
+def test_npz_uint8_grey_with_labels(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (12, 5, 7), dtype=np.uint8)
+    y = np.arange(12) % 4
+    source = write_npz(tmp_path / "d.npz", x=x, y=y)
+    ds, info = make_dataset(source, 12, shuffle=False, with_labels=True)
+    assert info == DataInfo(source, "image", (5, 7, 1), 12, 4)
+    bx, by = first_batch(ds)
+    assert_images(bx, (12, 5, 7, 1))
+    np.testing.assert_allclose(bx.numpy()[..., 0], x / 127.5 - 1, atol=1e-6)
+    np.testing.assert_array_equal(by.numpy(), y)
+
+
+def test_npz_float_rgb(tmp_path):
+    x = np.random.default_rng(0).random((6, 4, 4, 3))
+    ds, info = load_dataset(write_npz(tmp_path / "unit.npz", x=x), image_size=8)
+    assert info.shape == (8, 8, 3) and info.num_classes is None
+    assert_images(np.stack([a for a, _ in ds]), (6, 8, 8, 3))
+    ds, info = load_dataset(write_npz(tmp_path / "unit.npz", x=x))
+    np.testing.assert_allclose(np.stack([a for a, _ in ds]), x * 2 - 1, atol=1e-6)
+    signed = (x * 2 - 1).astype(np.float32)
+    signed[0, 0, 0, 0] = -1.0  # keeps it out of the [0, 1] case
+    ds, _ = load_dataset(write_npz(tmp_path / "signed.npz", x=signed))
+    np.testing.assert_array_equal(np.stack([a for a, _ in ds]), signed)
+
+
+def test_npz_points_are_not_scaled(tmp_path):
+    x = np.random.default_rng(0).normal(0, 10, (20, 3))
+    source = write_npz(tmp_path / "p.npz", x=x)
+    ds, info = make_dataset(source, 20, shuffle=False)
+    assert info.kind == "points" and info.shape == (3,)
+    b = first_batch(ds)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(b.numpy(), x, rtol=1e-6)
+
+
+def test_npz_errors(tmp_path):
+    def raises(match, **arrays):
+        with pytest.raises(DataError, match=match):
+            load_dataset(write_npz(tmp_path / "bad.npz", **arrays))
+
+    raises(r"\(2, 3, 4, 4, 1\).*accepted", x=np.zeros((2, 3, 4, 4, 1)))
+    raises(r"\(2, 4, 4, 2\).*C in \{1, 3\}", x=np.zeros((2, 4, 4, 2)))
+    raises(r"\(5,\)", x=np.zeros(5))
+    raises(r"y must .*\(3,\).*\(4,\)", x=np.zeros((3, 4, 4)), y=np.zeros(4, int))
+    raises(r"\[0\.0, 3\.0\].*accepted", x=np.linspace(0, 3, 27).reshape(3, 3, 3))
+    raises(r"no array 'x'.*images", images=np.zeros((3, 4, 4)))
+    with pytest.raises(DataError, match="missing.npz"):
+        load_dataset(f"npz:{tmp_path / 'missing.npz'}")
+    with pytest.raises(DataError, match="is a folder, not a file"):
+        load_dataset(f"npz:{tmp_path}")
+    (tmp_path / "junk.npz").write_bytes(b"definitely not a zip file")
+    with pytest.raises(DataError, match=r"Could not read npz file .*junk\.npz"):
+        load_dataset(f"npz:{tmp_path / 'junk.npz'}")
+
+
+# The pipeline.
+
+
+def test_unknown_source_lists_the_sources():
+    for source in ["mnist", "folder:", "csv:data.csv"]:
+        with pytest.raises(DataError, match=re.escape(SOURCES_HELP)):
+            load_dataset(source)
+    assert "tfds:NAME[:SPLIT]" in SOURCES_HELP and "folder:PATH" in SOURCES_HELP
+
+
+def test_bad_arguments():
+    with pytest.raises(DataError, match="batch_size"):
+        make_dataset("ring", 0, num_points=10)
+    with pytest.raises(DataError, match="image_size"):
+        make_dataset("mnist-sample", 4, image_size=-3)
+
+
+def test_pipeline_options(tmp_path):
+    x = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    source = write_npz(tmp_path / "p.npz", x=x)
+    opts = dict(shuffle=False, repeat=False)
+    batches = take(make_dataset(source, 4, drop_remainder=False, **opts)[0], 10)
+    assert [len(b) for b in batches] == [4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate(batches), x)
+    batches = take(make_dataset(source, 4, **opts)[0], 10)
+    assert [len(b) for b in batches] == [4, 4]
+    batches = take(make_dataset(source, 4, cache=False, skip_batches=1, **opts)[0], 10)
+    np.testing.assert_array_equal(np.concatenate(batches), x[4:8])
+    # Shuffled and repeated: every epoch is a permutation, reshuffled each time.
+    ds, _ = make_dataset(source, 10, seed=1)
+    e1, e2 = take(ds, 2)
+    assert sorted(e1[:, 0]) == sorted(e2[:, 0]) == list(range(10))
+    assert not np.array_equal(e1, e2)
+
+
+def resumed_batches(source, seed, skip, n):
+    ds, _ = make_dataset(source, 8, seed=seed, skip_batches=skip)
+    return take(ds, n)
+
+
+def test_skip_batches_resumes_where_an_uninterrupted_run_left_off(tmp_path):
+    # 30 examples in batches of 8: skipping 5 batches crosses epoch boundaries.
+    x = np.random.default_rng(0).random((30, 2)).astype(np.float32)
+    source = write_npz(tmp_path / "p.npz", x=x)
+    full = take(make_dataset(source, 8, seed=7)[0], 9)
+    for skip in (1, 5):
+        resumed = resumed_batches(source, 7, skip, 9 - skip)
+        np.testing.assert_array_equal(np.stack(resumed), np.stack(full[skip:]))
+    other_seed = resumed_batches(source, 8, 0, 9)
+    assert not np.array_equal(np.stack(other_seed), np.stack(full))
+
+    # A resumed run is a new process: the order must not depend on process state.
+    script = (
+        "import sys, numpy as np\n"
+        "from keras_gan.data import make_dataset\n"
+        "ds, _ = make_dataset(sys.argv[1], 8, seed=7, skip_batches=5)\n"
+        "np.save(sys.argv[2], np.stack([b.numpy() for b in ds.take(4)]))\n"
+    )
+    out = tmp_path / "resumed.npy"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run(
+        [sys.executable, "-c", script, source, str(out)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    np.testing.assert_array_equal(np.load(out), np.stack(full[5:]))
+
+
+# tfds:NAME[:SPLIT], with mocked data only: nothing is downloaded.
+
+
+@pytest.fixture
+def mock_tfds(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=20, data_dir=str(tmp_path)):
+        yield
+
+
+@pytest.mark.parametrize("source", ["tfds:mnist", "tfds:mnist:test"])
+def test_tfds_mnist(mock_tfds, source):
+    ds, info = make_dataset(source, 8, with_labels=True)
+    assert info.kind == "image" and info.shape == (28, 28, 1)
+    assert info.num_classes == 10 and len(info.class_names) == 10
+    x, y = first_batch(ds)
+    assert_images(x, (8, 28, 28, 1))
+    assert y.shape == (8,) and y.dtype == np.int64
+    assert set(y.numpy().tolist()) <= set(range(10))
+
+
+def test_tfds_cifar10_resized(mock_tfds):
+    ds, info = make_dataset("tfds:cifar10", 4, image_size=16)
+    assert info.shape == (16, 16, 3) and info.num_classes == 10
+    assert_images(first_batch(ds), (4, 16, 16, 3))
+
+
+def test_tfds_unknown_name():
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(DataError, match=r"no_such_dataset_xyz(.|\n)*folder:PATH"):
+        load_dataset("tfds:no_such_dataset_xyz")

@@ -1,0 +1,191 @@
+"""keras_gan/gan.py: the loop of Algorithm 1, hooks, precision and saving."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_image_gan, tiny_points_gan
+
+from keras_gan.gan import GAN
+
+
+def points_ds(n=256, batch=32, seed=0):
+    x = np.random.default_rng(seed).normal(size=(n, 2)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(x).batch(batch, drop_remainder=True)
+
+
+def images_ds(n=16, batch=8):
+    x = np.random.default_rng(0).uniform(-1, 1, (n, 28, 28, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(x).batch(batch, drop_remainder=True)
+
+
+def iterations(optimizer):
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_updates_per_generator_update(k):
+    gan = tiny_points_gan(d_steps=k)
+    steps = 4
+    gan.fit(points_ds(n=32 * k * steps, batch=32 * k), epochs=1, verbose=0)
+    assert iterations(gan.g_optimizer) == steps
+    assert iterations(gan.d_optimizer) == k * steps
+    assert iterations(gan.optimizer) == steps  # model.optimizer counts steps
+
+
+class RecordingGAN(GAN):
+    """Records what each update sees (eager mode, for the test only)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.d_batches, self.g_batch_sizes = [], []
+
+    def d_step(self, real):
+        self.d_batches.append(np.asarray(real))
+        return super().d_step(real)
+
+    def g_step(self, batch_size):
+        self.g_batch_sizes.append(int(batch_size))
+        return super().g_step(batch_size)
+
+
+def test_each_discriminator_update_gets_its_own_real_minibatch():
+    g, d = tiny_points_gan().generator, tiny_points_gan().discriminator
+    gan = RecordingGAN(g, d, d_steps=3, seed=0)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), run_eagerly=True)
+    x = np.arange(2 * 12 * 2, dtype="float32").reshape(24, 2)  # rows all distinct
+    gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(12), epochs=1, verbose=0)
+    assert len(gan.d_batches) == 6 and gan.g_batch_sizes == [4, 4]
+    seen = np.concatenate(gan.d_batches)
+    np.testing.assert_array_equal(seen, x)  # every real row used exactly once, in order
+    for batch in gan.d_batches:
+        assert batch.shape == (4, 2)
+
+
+def test_both_networks_change_and_metrics_are_reported():
+    gan = tiny_image_gan()
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    d0 = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+    history = gan.fit(images_ds(), epochs=1, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    for name, values in history.items():
+        assert np.isfinite(values).all(), name
+    assert 0 < history["d_real"][0] < 1 and 0 < history["d_fake"][0] < 1
+    for before, var in zip(g0, gan.generator.trainable_variables, strict=True):
+        assert not np.allclose(before, var.numpy()), var.path
+    for before, var in zip(d0, gan.discriminator.trainable_variables, strict=True):
+        assert not np.allclose(before, var.numpy()), var.path
+
+
+def test_generator_runs_in_training_mode_inside_the_step():
+    gan = tiny_image_gan()
+    bn = next(lay for lay in gan.generator.layers
+              if isinstance(lay, keras.layers.BatchNormalization))
+    before = bn.moving_mean.numpy().copy()
+    gan.fit(images_ds(), epochs=1, verbose=0)
+    assert not np.allclose(before, bn.moving_mean.numpy())
+
+
+@pytest.mark.parametrize("loss, g_expected", [("non_saturating", math.log(2)),
+                                              ("minimax", -math.log(2))])
+def test_step_losses_equal_hand_values_for_a_constant_discriminator(loss, g_expected):
+    # A discriminator with zero output weights says logit 0 (D = 1/2) for every
+    # input; with a zero learning rate it stays so, and the step must report
+    # d_loss = log 4 and the family's g_loss at D = 1/2.
+    gan = tiny_points_gan(loss=loss)
+    last = gan.discriminator.layers[-1]
+    last.kernel.assign(np.zeros(last.kernel.shape, "float32"))
+    last.bias.assign(np.zeros(last.bias.shape, "float32"))
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.Adam(1e-3))
+    history = gan.fit(points_ds(n=64), epochs=1, verbose=0).history
+    assert history["d_loss"][0] == pytest.approx(math.log(4), rel=1e-6)
+    assert history["g_loss"][0] == pytest.approx(g_expected, rel=1e-6)
+    assert history["d_real"][0] == pytest.approx(0.5)
+    assert history["d_fake"][0] == pytest.approx(0.5)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    gan = tiny_image_gan(d_steps=2)
+    gan.fit(images_ds(), epochs=1, verbose=0)
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, GAN) and loaded.d_steps == 2 and loaded.latent_dim == 8
+    z = np.random.default_rng(1).normal(size=(5, 8)).astype("float32")
+    np.testing.assert_array_equal(loaded.generator(z).numpy(), gan.generator(z).numpy())
+    for a, b in ((gan.d_optimizer, loaded.d_optimizer), (gan.g_optimizer, loaded.g_optimizer)):
+        assert len(a.variables) == len(b.variables) > 2  # moments, not just counters
+        for va, vb in zip(a.variables, b.variables, strict=True):
+            np.testing.assert_array_equal(va.numpy(), vb.numpy())
+        assert float(b.learning_rate) == pytest.approx(1e-3)
+    assert iterations(loaded.d_optimizer) == 2 * iterations(loaded.g_optimizer) == 4
+    np.testing.assert_array_equal(loaded.seed_generator.state.numpy(),
+                                  gan.seed_generator.state.numpy())
+    loaded.fit(images_ds(), epochs=1, verbose=0)  # and it trains on
+    assert iterations(loaded.g_optimizer) == 4
+
+
+def test_generator_saves_alone_and_loads_in_safe_mode(tmp_path):
+    gan = tiny_image_gan()
+    gan.fit(images_ds(), epochs=1, verbose=0)
+    gan.generator.save(tmp_path / "generator.keras")
+    generator = keras.saving.load_model(tmp_path / "generator.keras", safe_mode=True)
+    z = np.random.default_rng(2).normal(size=(3, 8)).astype("float32")
+    np.testing.assert_array_equal(generator(z).numpy(), gan.generator(z).numpy())
+    assert generator.inputs[0].name == "z"
+
+
+def test_mixed_float16_scales_both_losses():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    gan = tiny_image_gan()
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        assert isinstance(opt, keras.optimizers.LossScaleOptimizer)
+    assert gan.discriminator.layers[-1].compute_dtype == "float32"
+    g0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    history = gan.fit(images_ds(), epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    z = np.zeros((2, 8), "float32")
+    assert gan.generator(z).dtype == "float32"
+    assert gan.discriminator(gan.generator(z)).dtype == "float32"
+    assert any(not np.allclose(a, v.numpy())
+               for a, v in zip(g0, gan.generator.trainable_variables, strict=True))
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        scale = float(opt.dynamic_scale)
+        assert scale > 1 and math.log2(scale).is_integer()  # a power-of-two loss scale
+
+
+def test_mixed_bfloat16_trains_without_loss_scaling():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    gan = tiny_image_gan()
+    assert not isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    history = gan.fit(images_ds(), epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+
+
+def test_xla_flag_passes_through():
+    gan = tiny_points_gan()
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=True)
+    assert gan.jit_compile is True
+    history = gan.fit(points_ds(n=64), epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"]).all()
+
+
+def test_call_samples_from_the_generator():
+    gan = tiny_points_gan()
+    z = np.ones((3, 4), "float32")
+    np.testing.assert_allclose(gan.predict(z, verbose=0), gan.generator(z).numpy(), atol=1e-6)
+
+
+def test_bad_arguments_are_refused():
+    gan = tiny_points_gan()
+    opt = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two optimizer objects"):
+        gan.compile(opt, opt)
+    with pytest.raises(ValueError, match="d_steps"):
+        GAN(gan.generator, gan.discriminator, d_steps=0)
+    with pytest.raises(ValueError, match="built keras.Model"):
+        GAN(keras.Sequential([keras.layers.Dense(2)]), gan.discriminator)
+    with pytest.raises(ValueError, match="unknown loss"):
+        GAN(gan.generator, gan.discriminator, loss="nope")

@@ -1,0 +1,91 @@
+"""keras_gan/losses.py against values worked out by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from keras_gan import losses
+
+# Logits whose sigmoids are easy to write: sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4.
+LN3 = math.log(3.0)
+REAL = np.array([[0.0], [LN3]], np.float32)    # D(x)    = 1/2, 3/4
+FAKE = np.array([[-LN3], [0.0]], np.float32)   # D(G(z)) = 1/4, 1/2
+
+
+def value(x):
+    return float(np.asarray(x))
+
+
+def test_minimax_d_loss_by_hand():
+    # -[mean log D(x) + mean log(1 - D(G(z)))]
+    expected = -(0.5 * (math.log(1 / 2) + math.log(3 / 4))
+                 + 0.5 * (math.log(3 / 4) + math.log(1 / 2)))
+    assert value(losses.minimax_d_loss(REAL, FAKE)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_minimax_g_loss_is_log_one_minus_d():
+    expected = 0.5 * (math.log(1 - 1 / 4) + math.log(1 - 1 / 2))
+    assert value(losses.minimax_g_loss(FAKE)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_non_saturating_g_loss_is_minus_log_d():
+    expected = -0.5 * (math.log(1 / 4) + math.log(1 / 2))
+    assert value(losses.non_saturating_g_loss(FAKE)) == pytest.approx(expected, rel=1e-6)
+    assert losses.non_saturating_d_loss is losses.minimax_d_loss
+
+
+def test_wasserstein_by_hand():
+    real = np.array([[2.0], [4.0]], np.float32)
+    fake = np.array([[-1.0], [0.0]], np.float32)
+    assert value(losses.wasserstein_d_loss(real, fake)) == pytest.approx(-0.5 - 3.0)
+    assert value(losses.wasserstein_g_loss(fake)) == pytest.approx(0.5)
+
+
+def test_hinge_by_hand():
+    real = np.array([[2.0], [0.5]], np.float32)     # relu(1 - x) = 0, 0.5
+    fake = np.array([[-2.0], [0.25]], np.float32)   # relu(1 + x) = 0, 1.25
+    assert value(losses.hinge_d_loss(real, fake)) == pytest.approx(0.25 + 0.625)
+    assert value(losses.hinge_g_loss(fake)) == pytest.approx(0.875)
+
+
+def test_least_squares_by_hand():
+    real = np.array([[1.0], [3.0]], np.float32)     # (x - 1)^2 = 0, 4
+    fake = np.array([[0.0], [2.0]], np.float32)     # x^2 = 0, 4 ; (x - 1)^2 = 1, 1
+    assert value(losses.least_squares_d_loss(real, fake)) == pytest.approx(0.5 * 2 + 0.5 * 2)
+    assert value(losses.least_squares_g_loss(fake)) == pytest.approx(0.5 * 1)
+
+
+def test_optimum_of_minimax_d_loss_is_log4():
+    # At D = 1/2 everywhere the minimax value is -log 4 (Goodfellow et al. Thm 1).
+    zeros = np.zeros((4, 1), np.float32)
+    assert value(losses.minimax_d_loss(zeros, zeros)) == pytest.approx(math.log(4.0))
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+@pytest.mark.parametrize("extreme", [100.0, -100.0])
+def test_finite_at_extreme_logits(name, extreme):
+    family = losses.get_loss(name)
+    logits = np.full((3, 1), extreme, np.float32)
+    other = -logits
+    for out in (family.d_loss(logits, other), family.d_loss(other, logits),
+                family.g_loss(logits)):
+        assert np.isfinite(value(out)), (name, extreme)
+
+
+def test_extreme_values_are_exact():
+    # log(1 + e^100) = 100 to float32 precision; a naive log(sigmoid) gives inf.
+    big = np.full((2, 1), 100.0, np.float32)
+    assert value(losses.non_saturating_g_loss(-big)) == pytest.approx(100.0, rel=1e-6)
+    assert value(losses.minimax_d_loss(-big, big)) == pytest.approx(200.0, rel=1e-6)
+
+
+def test_float16_logits_are_taken_in_float32():
+    logits = np.full((2, 1), 60.0, np.float16)
+    assert np.asarray(losses.non_saturating_g_loss(-logits)).dtype == np.float32
+    assert value(losses.non_saturating_g_loss(-logits)) == pytest.approx(60.0, rel=1e-3)
+
+
+def test_unknown_loss_lists_the_known_ones():
+    with pytest.raises(ValueError, match="least_squares"):
+        losses.get_loss("nope")

@@ -1,0 +1,165 @@
+"""keras_gan/train.py: the run folder, resume (also after kill -9), failures."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_gan.callbacks import read_checkpoint_step
+from keras_gan.config import TrainConfig
+from keras_gan.train import TrainError, build_model, train
+
+TOY = dict(dataset="ring", width=16, latent_dim=4, batch_size=32, steps_per_epoch=10,
+           epochs=2, checkpoint_every=5, num_samples=32, verbose=0, tensorboard=False)
+
+
+def toy_cfg(tmp_path, name="run", **kw):
+    return TrainConfig(**{**TOY, "out": str(tmp_path / name), **kw})
+
+
+def weights_of(model):
+    return [v.numpy().copy() for v in model.variables]
+
+
+def test_a_run_leaves_its_folder_behind(tmp_path):
+    cfg = toy_cfg(tmp_path, tensorboard=True)
+    result = train(cfg)
+    run = result.run_dir
+    assert result.step == 20
+    assert json.loads((run / "config.json").read_text()) == cfg.to_dict()
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["epoch", "step", "seconds"]
+    assert [r.split(",")[1] for r in rows[1:]] == ["10", "20"]
+    assert (run / "samples" / "epoch_001.png").exists()
+    assert (run / "samples" / "epoch_002.png").exists()
+    assert read_checkpoint_step(run / "checkpoints") == 20
+    assert list((run / "logs").rglob("events.out.tfevents*"))
+    generator = keras.saving.load_model(run / "generator.keras")
+    z = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(generator(z).numpy(), result.model.generator(z).numpy())
+    assert keras.saving.load_model(run / "gan.keras").d_steps == 1
+
+
+def test_image_run_writes_a_sample_grid(tmp_path):
+    cfg = TrainConfig(out=str(tmp_path / "img"), width=4, latent_dim=8, batch_size=16,
+                      steps_per_epoch=2, epochs=1, num_samples=16, verbose=0,
+                      tensorboard=False)
+    train(cfg)
+    grid = Image.open(tmp_path / "img" / "samples" / "epoch_001.png")
+    assert grid.size == (2 * (4 * 30 + 2),) * 2  # 4x4 digits of 28 px, 2 px pads, x2
+    assert grid.mode == "L"
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path):
+    train(toy_cfg(tmp_path, epochs=1))
+    with pytest.raises(TrainError, match="already holds a run; pass --resume"):
+        train(toy_cfg(tmp_path, epochs=1))
+    with pytest.raises(TrainError, match=r"different config \(batch_size: 32 -> 16"):
+        train(toy_cfg(tmp_path, epochs=2, batch_size=16, resume=True))
+
+
+class CrashAt(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations) == self.step:
+            raise KeyboardInterrupt("simulated crash")
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path):
+    straight = train(toy_cfg(tmp_path, "straight"))
+    with pytest.raises(KeyboardInterrupt):
+        train(toy_cfg(tmp_path, "crashed"), callbacks=[CrashAt(13)])
+    assert read_checkpoint_step(tmp_path / "crashed" / "checkpoints") == 10
+    resumed = train(toy_cfg(tmp_path, "crashed", resume=True))
+    assert resumed.step == straight.step == 20
+    for a, b in zip(weights_of(straight.model), weights_of(resumed.model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(straight.model.d_optimizer.variables, resumed.model.d_optimizer.variables,
+                    strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+
+
+class Probe(keras.callbacks.Callback):
+    """Copies the optimizer state as training (re)starts."""
+
+    def on_train_begin(self, logs=None):
+        if not hasattr(self, "state"):
+            self.state = [v.numpy().copy() for v in self.model.d_optimizer.variables
+                          + self.model.g_optimizer.variables]
+
+
+def test_kill_9_mid_epoch_then_resume_restores_optimizer_state(tmp_path):
+    cfg = toy_cfg(tmp_path, "killed", steps_per_epoch=400, epochs=2, checkpoint_every=20)
+    argv = [sys.executable, "-m", "keras_gan", "train", "--verbose", "0"]
+    for key, value in cfg.to_dict().items():
+        if value is not None and not isinstance(value, bool):
+            argv += ["--" + key.replace("_", "-"), str(value)]
+    argv.append("--no-tensorboard")
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    ckpt = Path(cfg.out) / "checkpoints"
+    deadline = time.time() + 120
+    try:
+        while (read_checkpoint_step(ckpt) or 0) < 60:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.time() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    killed_at = read_checkpoint_step(ckpt)
+    assert 60 <= killed_at < 800  # mid-training, not at the end
+
+    probe = Probe()
+    result = train(cfg.replace(resume=True), callbacks=[probe])
+    assert result.step == 800  # the step count went on from the checkpoint
+
+    fresh = build_model(cfg, (2,))
+    fresh.load_weights(ckpt / "ckpt.weights.h5")  # the final checkpoint, step 800
+    first = build_model(cfg, (2,))
+    assert int(first.optimizer.iterations) == 0
+    # What the resumed run started from is what was on disk when it was killed:
+    # counters at the killed step, Adam moments non-zero.
+    iterations = [s for s in probe.state if s.shape == ()]
+    assert killed_at in {int(s) for s in iterations}
+    moments = [s for s in probe.state if s.ndim > 0]
+    assert moments and all(np.abs(m).sum() > 0 for m in moments)
+    assert int(fresh.optimizer.iterations) == 800
+    steps = [int(r.split(",")[1]) for r in
+             (Path(cfg.out) / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps[-1] == 800
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    class Poison(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if int(self.model.optimizer.iterations) == 12:
+                for v in self.model.discriminator.trainable_variables:
+                    v.assign(np.full(v.shape, np.nan, "float32"))
+
+    with pytest.raises(TrainError, match="non-finite loss at step 13"):
+        train(toy_cfg(tmp_path), callbacks=[Poison()])
+    ckpt = tmp_path / "run" / "checkpoints"
+    assert read_checkpoint_step(ckpt) == 10
+    model = build_model(toy_cfg(tmp_path), (2,))
+    model.load_weights(ckpt / "ckpt.weights.h5")
+    assert all(np.isfinite(v.numpy()).all() for v in model.discriminator.variables)
+    assert not (tmp_path / "run" / "generator.keras").exists()
+
+
+def test_unwritable_run_folder_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TrainError, match="cannot write to run folder"):
+        train(toy_cfg(tmp_path).replace(out=str(blocker / "run")))
