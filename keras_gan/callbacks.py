@@ -34,10 +34,11 @@ class SampleGrid(keras.callbacks.Callback):
     mixture's mode centres. Fixed latents make epochs comparable.
     """
 
-    def __init__(self, directory, latents: np.ndarray, centres=None, every: int = 1):
+    def __init__(self, directory, latents, centres=None, every: int = 1):
+        """`latents`: z (N, latent_dim), or [z, labels] for conditional models."""
         super().__init__()
         self.directory = Path(directory)
-        self.latents = np.asarray(latents, dtype=np.float32)
+        self.latents = latents
         self.centres = centres
         self.every = every
 

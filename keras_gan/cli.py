@@ -100,9 +100,35 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="RUN_OR_MODEL",
+                        help="a run folder, a .keras file (generator or GAN) or an export")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder to write, e.g. saved_models/NAME")
+    parser.add_argument("--name", help="model name on the card (default: the folder name)")
+    parser.add_argument("--fp16", action="store_true",
+                        help="also write generator_fp16.onnx for GPUs (error vs fp32 on "
+                             "the card)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the contents of a non-empty --out")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from export.writer import export_generator
+
+    card = export_generator(args.source, args.out, name=args.name, fp16=args.fp16,
+                            overwrite=args.overwrite)
+    files = ", ".join(card["files"].values())
+    print(f"Exported {card['name']} ({card['kind']}, latent_dim {card['latent_dim']}, "
+          f"output {card['image_shape']}) to {args.out}/: {files}, model.json")
+    return 0
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
+    "export": (_export_arguments, _export,
+               "write a trained generator as .keras, SavedModel and ONNX, with a card"),
 }
 
 
@@ -119,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Quiet TensorFlow's C++ start-up chatter (on a CPU machine it logs a CUDA
+    # "error"); set TF_CPP_MIN_LOG_LEVEL=0 to see it. Python errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -41,17 +41,25 @@ class GAN(keras.Model):
         seed: seed of the model's `SeedGenerator` (latents drawn in steps);
             its state is saved with the weights, so a resumed run continues
             the same noise stream.
+        num_classes: for conditional networks (inputs z and labels): the fit
+            data must then yield (images, labels).
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
-                 loss="non_saturating", seed=None, **kwargs):
+                 loss="non_saturating", seed=None, num_classes=None, **kwargs):
         super().__init__(**kwargs)
         for net, role in ((generator, "generator"), (discriminator, "discriminator")):
             if not isinstance(net, keras.Model) or not net.built:
                 raise ValueError(f"{role} must be a built keras.Model (e.g. functional), "
                                  f"got {type(net).__name__}")
+        conditional = len(generator.inputs) == 2
+        if conditional != bool(num_classes):
+            raise ValueError(
+                "num_classes must be given exactly when the generator takes labels "
+                f"(generator inputs: {[i.name for i in generator.inputs]}, "
+                f"num_classes={num_classes})")
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
         self.generator = generator
@@ -61,6 +69,7 @@ class GAN(keras.Model):
         self.loss_name = loss
         self.loss_family = get_loss(loss)
         self.seed = seed
+        self.num_classes = int(num_classes) if num_classes else None
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         # The networks are built on construction; the wrapper has no weights of
@@ -69,9 +78,10 @@ class GAN(keras.Model):
 
     # -- Keras plumbing ------------------------------------------------------
 
-    def call(self, z, training=False):
-        """`gan(z)` is the generator's output, so `gan.predict(z)` samples."""
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        """`gan(z)` (or `gan([z, labels])`) is the generator's output, so
+        `gan.predict(z)` samples."""
+        return self.generator(inputs, training=training)
 
     def build(self, input_shape=None):
         self.built = True
@@ -123,6 +133,7 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "loss": self.loss_name,
             "seed": self.seed,
+            "num_classes": self.num_classes,
         }
 
     @classmethod
@@ -165,13 +176,19 @@ class GAN(keras.Model):
         return keras.random.normal((batch_size, self.latent_dim),
                                    seed=self.seed_generator)
 
-    def generate(self, z, training=True):
-        return self.generator(z, training=training)
+    def sample_labels(self, batch_size):
+        """Uniform class labels for conditional generator updates."""
+        return keras.random.randint((batch_size,), 0, self.num_classes, dtype="int64",
+                                    seed=self.seed_generator)
 
-    def discriminate(self, samples, training=True):
-        return self.discriminator(samples, training=training)
+    def generate(self, z, labels=None, training=True):
+        return self.generator([z, labels] if self.num_classes else z, training=training)
 
-    def discriminator_loss(self, real_logits, fake_logits, real, fake):
+    def discriminate(self, samples, labels=None, training=True):
+        inputs = [samples, labels] if self.num_classes else samples
+        return self.discriminator(inputs, training=training)
+
+    def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
         return self.loss_family.d_loss(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits, fake):
@@ -191,15 +208,17 @@ class GAN(keras.Model):
         # the global batch (Keras's own losses do this too).
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def d_step(self, real):
-        """One discriminator update on a real minibatch; returns metric values."""
+    def d_step(self, real, labels=None):
+        """One discriminator update on a real minibatch (and its labels, for
+        conditional models: the fakes get the same labels); returns metrics."""
         z = self.sample_latents(ops.shape(real)[0])
-        fake = ops.stop_gradient(self.generate(z, training=True))
+        fake = ops.stop_gradient(self.generate(z, labels, training=True))
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_logits = self.discriminate(real, training=True)
-            fake_logits = self.discriminate(fake, training=True)
-            loss = self.discriminator_loss(real_logits, fake_logits, real=real, fake=fake)
+            real_logits = self.discriminate(real, labels, training=True)
+            fake_logits = self.discriminate(fake, labels, training=True)
+            loss = self.discriminator_loss(real_logits, fake_logits, real=real, fake=fake,
+                                           labels=labels)
             scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
@@ -207,12 +226,13 @@ class GAN(keras.Model):
                 "d_fake": self.d_output(fake_logits)}
 
     def g_step(self, batch_size):
-        """One generator update on `batch_size` fresh latents."""
+        """One generator update on `batch_size` fresh latents (and labels)."""
         z = self.sample_latents(batch_size)
+        labels = self.sample_labels(batch_size) if self.num_classes else None
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self.generate(z, training=True)
-            fake_logits = self.discriminate(fake, training=True)
+            fake = self.generate(z, labels, training=True)
+            fake_logits = self.discriminate(fake, labels, training=True)
             loss = self.generator_loss(fake_logits, fake=fake)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
         grads = tape.gradient(scaled, variables)
@@ -220,17 +240,24 @@ class GAN(keras.Model):
         return {"g_loss": loss}
 
     def split_real(self, data):
-        """The fit batch (k * m examples) as k minibatches of m."""
-        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        """The fit batch (k * m examples) as k (real, labels) minibatches of m."""
+        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.num_classes and labels is None:
+            raise ValueError("a conditional GAN needs (images, labels) batches")
+        if not self.num_classes:
+            labels = None
         if self.d_steps == 1:
-            return [real]
-        return ops.split(real, self.d_steps, axis=0)
+            return [(real, labels)]
+        reals = ops.split(real, self.d_steps, axis=0)
+        if labels is None:
+            return [(r, None) for r in reals]
+        return list(zip(reals, ops.split(labels, self.d_steps, axis=0), strict=True))
 
     def train_step(self, data):
         parts = self.split_real(data)
-        for real in parts:  # unrolled by tf.function: k is a Python int
-            for name, value in self.d_step(real).items():
+        for real, labels in parts:  # unrolled by tf.function: k is a Python int
+            for name, value in self.d_step(real, labels).items():
                 self.trackers[name].update_state(value)
-        for name, value in self.g_step(ops.shape(parts[0])[0]).items():
+        for name, value in self.g_step(ops.shape(parts[0][0])[0]).items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -6,7 +6,8 @@
 
 Contracts every builder keeps, because training, export and the ONNX
 runtime rely on them:
-- the generator's input is named "z", shape (latent_dim,); its output is
+- the generator's input is named "z", shape (latent_dim,), plus "labels"
+  (int64 class indices, shape ()) when conditional; its output is
   float32 even under mixed precision (tanh in [-1, 1] for images, linear for
   points);
 - the discriminator returns float32 logits of shape (batch, 1);
@@ -47,22 +48,62 @@ def dcgan_upsamplings(size: int) -> int:
     return n
 
 
+def _generator_inputs(latent_dim: int, num_classes: int | None):
+    """The inputs (z, and labels if conditional) and the vector fed onwards.
+
+    Conditional generators concatenate z with a learned class embedding
+    (Mirza & Osindero 2014). Labels are int64 class indices, the ONNX contract.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    if not num_classes:
+        return [z], z
+    labels = keras.Input((), dtype="int64", name="labels")
+    embedded = layers.Embedding(num_classes, latent_dim, name="label_embedding")(labels)
+    return [z, labels], layers.Concatenate()([z, embedded])
+
+
+def _discriminator_head(features, labels, num_classes: int | None):
+    """float32 logits from features; with labels, a projection discriminator
+    (Miyato & Koyama 2018): logit = w.f + <embed(y), f>."""
+    logits = layers.Dense(1, dtype="float32", name="logits")(features)
+    if not num_classes:
+        return logits
+    embedded = layers.Embedding(num_classes, features.shape[-1], dtype="float32",
+                                name="label_projection")(labels)
+    projection = layers.Dot(axes=1, dtype="float32")([features, embedded])
+    return layers.Add(dtype="float32", name="conditional_logits")([logits, projection])
+
+
+def _discriminator_inputs(sample_shape, num_classes: int | None):
+    x = keras.Input(tuple(int(s) for s in sample_shape), name="images")
+    if not num_classes:
+        return [x], x, None
+    labels = keras.Input((), dtype="int64", name="labels")
+    return [x, labels], x, labels
+
+
+def _model(inputs, outputs, name):
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
+
+
 def build_dcgan_generator(latent_dim: int, image_shape, width: int = 64,
+                          num_classes: int | None = None,
                           name: str = "generator") -> keras.Model:
-    """z (latent_dim,) -> image (H, W, C) in [-1, 1].
+    """z (latent_dim,) [and labels ()] -> image (H, W, C) in [-1, 1].
 
     Args:
         latent_dim: size of z.
         image_shape: (H, W, C), square, H halving down to 3..7 pixels.
         width: filters of the last hidden stage; each earlier stage doubles.
+        num_classes: makes the generator conditional on an int64 label.
     """
     h, _, c = _check_image_shape(image_shape)
     n = dcgan_upsamplings(h)
     seed = h // 2**n
-    z = keras.Input((latent_dim,), name="z")
+    inputs, x = _generator_inputs(latent_dim, num_classes)
     filters = width * 2 ** (n - 1)
     # No bias before batch norm: BN's beta makes it redundant.
-    x = layers.Dense(seed * seed * filters, use_bias=False)(z)
+    x = layers.Dense(seed * seed * filters, use_bias=False)(x)
     x = layers.Reshape((seed, seed, filters))(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
@@ -76,12 +117,13 @@ def build_dcgan_generator(latent_dim: int, image_shape, width: int = 64,
     # float32 output: tanh in float16 loses precision near +-1 and the ONNX
     # export contract is float32.
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name=name)
+    return _model(inputs, images, name)
 
 
 def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0,
+                              num_classes: int | None = None,
                               name: str = "discriminator") -> keras.Model:
-    """image (H, W, C) -> logit (1,).
+    """image (H, W, C) [and labels ()] -> logit (1,).
 
     No batch norm: per-sample penalties (WGAN-GP) and separate real / fake
     batches interact badly with batch statistics, and the DCGAN conventions
@@ -89,8 +131,7 @@ def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0
     """
     h, w, c = _check_image_shape(image_shape)
     n = dcgan_upsamplings(h)
-    x_in = keras.Input((h, w, c), name="images")
-    x = x_in
+    inputs, x, labels = _discriminator_inputs((h, w, c), num_classes)
     filters = width
     for _ in range(n):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
@@ -99,43 +140,44 @@ def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0
             x = layers.Dropout(dropout)(x)
         filters *= 2
     x = layers.Flatten()(x)
-    logits = layers.Dense(1, dtype="float32", name="logits")(x)
-    return keras.Model(x_in, logits, name=name)
+    return _model(inputs, _discriminator_head(x, labels, num_classes), name)
 
 
 def build_mlp_generator(latent_dim: int, output_shape, width: int = 128,
-                        depth: int = 2, name: str = "generator") -> keras.Model:
+                        depth: int = 2, num_classes: int | None = None,
+                        name: str = "generator") -> keras.Model:
     """z -> sample of `output_shape`: linear output for points (any range),
     tanh for images (rank-3 shapes, in [-1, 1])."""
     output_shape = tuple(int(s) for s in output_shape)
-    z = keras.Input((latent_dim,), name="z")
-    x = z
+    inputs, x = _generator_inputs(latent_dim, num_classes)
     for _ in range(depth):
         x = layers.Dense(width, activation="relu")(x)
     x = layers.Dense(math.prod(output_shape))(x)
     activation = "tanh" if len(output_shape) == 3 else "linear"
     x = layers.Activation(activation, dtype="float32")(x)
     out = layers.Reshape(output_shape, dtype="float32", name="images")(x)
-    return keras.Model(z, out, name=name)
+    return _model(inputs, out, name)
 
 
 def build_mlp_discriminator(input_shape, width: int = 128, depth: int = 2,
+                            num_classes: int | None = None,
                             name: str = "discriminator") -> keras.Model:
-    """sample -> logit (1,), LeakyReLU hidden layers."""
-    x_in = keras.Input(tuple(int(s) for s in input_shape), name="images")
-    x = layers.Flatten()(x_in)
+    """sample [and labels ()] -> logit (1,), LeakyReLU hidden layers."""
+    inputs, x, labels = _discriminator_inputs(input_shape, num_classes)
+    x = layers.Flatten()(x)
     for _ in range(depth):
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logits = layers.Dense(1, dtype="float32", name="logits")(x)
-    return keras.Model(x_in, logits, name=name)
+    return _model(inputs, _discriminator_head(x, labels, num_classes), name)
 
 
 def build_networks(arch: str, latent_dim: int, sample_shape, width: int,
-                   depth: int = 2) -> tuple[keras.Model, keras.Model]:
+                   depth: int = 2,
+                   num_classes: int | None = None) -> tuple[keras.Model, keras.Model]:
     """The (generator, discriminator) pair of `arch` for samples of `sample_shape`.
 
     `arch="auto"` picks the MLP for vectors (2D points) and DCGAN for images.
+    With `num_classes`, both networks also take int64 labels (conditional).
     """
     sample_shape = tuple(int(s) for s in sample_shape)
     if arch == "auto":
@@ -144,9 +186,9 @@ def build_networks(arch: str, latent_dim: int, sample_shape, width: int,
         if len(sample_shape) != 3:
             raise ValueError(f"arch 'dcgan' needs images (H, W, C), got {sample_shape}; "
                              "use arch 'mlp' for vectors")
-        return (build_dcgan_generator(latent_dim, sample_shape, width),
-                build_dcgan_discriminator(sample_shape, width))
+        return (build_dcgan_generator(latent_dim, sample_shape, width, num_classes),
+                build_dcgan_discriminator(sample_shape, width, num_classes=num_classes))
     if arch == "mlp":
-        return (build_mlp_generator(latent_dim, sample_shape, width, depth),
-                build_mlp_discriminator(sample_shape, width, depth))
+        return (build_mlp_generator(latent_dim, sample_shape, width, depth, num_classes),
+                build_mlp_discriminator(sample_shape, width, depth, num_classes))
     raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")

@@ -4,6 +4,7 @@ This is the only library module that reads the config; everything it calls
 takes explicit arguments. A run folder holds:
 
     config.json            the resolved config (what --resume continues)
+    data.json              what the data source turned out to be (shape, classes)
     metrics.csv            one row per epoch: step, seconds, losses, D outputs
     logs/                  TensorBoard
     samples/epoch_NNN.png  fixed-latent samples (a scatter plot for 2D data)
@@ -14,6 +15,7 @@ takes explicit arguments. A run folder holds:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from export.runtime import sample_latents
 from keras_gan.callbacks import (
     Checkpoint,
     MetricsCSV,
@@ -93,12 +96,17 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
     return run_dir
 
 
-def build_model(cfg: TrainConfig, sample_shape) -> keras.Model:
-    """The compiled GAN a config describes, for samples of `sample_shape`."""
+def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None
+                ) -> keras.Model:
+    """The compiled GAN a config describes, for samples of `sample_shape`
+    (and `num_classes` classes, used by conditional variants)."""
+    if not get_gan(cfg.gan).conditional:
+        num_classes = None
     generator, discriminator = build_networks(cfg.arch, cfg.latent_dim, sample_shape,
-                                              cfg.width, cfg.depth)
+                                              cfg.width, cfg.depth, num_classes)
     gan = build_gan(cfg.gan, generator, discriminator, latent_dim=cfg.latent_dim,
-                    d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed)
+                    d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed,
+                    num_classes=num_classes)
     gan.compile(
         d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1, cfg.beta_2),
         g_optimizer=make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
@@ -133,7 +141,8 @@ def _dataset(cfg: TrainConfig, skip_batches: int):
     """The fit stream from step `skip_batches` on: k minibatches of m per step."""
     return make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
                         image_size=cfg.image_size, seed=cfg.seed,
-                        skip_batches=skip_batches)
+                        skip_batches=skip_batches,
+                        with_labels=get_gan(cfg.gan).conditional)
 
 
 def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> TrainResult:
@@ -146,15 +155,17 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
     else:
         steps_per_epoch = max(1, info.num_examples // fit_batch)
 
-    gan = build_model(cfg, info.shape)
+    gan = build_model(cfg, info.shape, info.num_classes)
+    (run_dir / "data.json").write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
     step = restore_checkpoint(gan, run_dir / "checkpoints") if cfg.resume else 0
     total = cfg.epochs * steps_per_epoch
     if step >= total:
         print(f"{run_dir} is already trained to step {step} of {total}; "
               "raise --epochs to train further")
 
-    rng = np.random.default_rng(cfg.seed)  # numpy latents: same as the ONNX runtime
-    latents = rng.standard_normal((cfg.num_samples, cfg.latent_dim)).astype(np.float32)
+    latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
+    if gan.num_classes:  # each row of the grid cycles through the classes
+        latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % gan.num_classes]
     centres = None
     if info.kind == "points" and info.source in ("ring", "grid"):
         centres = toy_mixture(info.source)[0]

@@ -45,3 +45,35 @@ def tiny_points_gan(d_steps=1, loss="non_saturating", seed=0, name="gan",
     gan = build_gan(name, g, d, d_steps=d_steps, loss=loss, seed=seed)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     return gan
+
+
+def tiny_generator(kind="dcgan", conditional=False, latent_dim=8, seed=0):
+    """An (untrained, randomly initialised) generator of each kind the
+    exporter must handle: "dcgan" images, "mlp" 2D points."""
+    from keras_gan.networks import build_networks
+
+    keras.utils.set_random_seed(seed)
+    shape = (28, 28, 1) if kind == "dcgan" else (2,)
+    g, _ = build_networks(kind, latent_dim, shape, 4 if kind == "dcgan" else 16,
+                          num_classes=10 if conditional else None)
+    return g
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """exported(kind, conditional) -> folder written by export_generator, cached."""
+    from export.writer import export_generator
+
+    cache = {}
+
+    def make(kind="dcgan", conditional=False):
+        key = (kind, conditional)
+        if key not in cache:
+            root = tmp_path_factory.mktemp(f"export-{kind}-{int(conditional)}")
+            path = root / "generator.keras"
+            tiny_generator(kind, conditional).save(path)
+            export_generator(path, root / "model")
+            cache[key] = root / "model"
+        return cache[key]
+
+    return make

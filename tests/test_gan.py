@@ -42,9 +42,9 @@ class RecordingGAN(GAN):
         super().__init__(*args, **kwargs)
         self.d_batches, self.g_batch_sizes = [], []
 
-    def d_step(self, real):
+    def d_step(self, real, labels=None):
         self.d_batches.append(np.asarray(real))
-        return super().d_step(real)
+        return super().d_step(real, labels)
 
     def g_step(self, batch_size):
         self.g_batch_sizes.append(int(batch_size))
@@ -189,3 +189,27 @@ def test_bad_arguments_are_refused():
         GAN(keras.Sequential([keras.layers.Dense(2)]), gan.discriminator)
     with pytest.raises(ValueError, match="unknown loss"):
         GAN(gan.generator, gan.discriminator, loss="nope")
+
+
+def test_conditional_gan_trains_on_labelled_batches():
+    from keras_gan.gans import build_gan
+    from keras_gan.networks import build_networks
+
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("dcgan", 8, (28, 28, 1), 4, num_classes=10)
+    gan = build_gan("cgan", g, d, d_steps=2, seed=0, num_classes=10)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+    y = np.arange(32, dtype="int64") % 10
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    history = gan.fit(ds, epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"]).all() and iterations(gan.d_optimizer) == 4
+    z = np.zeros((2, 8), "float32")
+    a = gan.generator([z, np.array([1, 1])]).numpy()
+    b = gan.generator([z, np.array([1, 7])]).numpy()
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.allclose(a[1], b[1])  # the label changes the image
+    with pytest.raises(ValueError, match="needs \\(images, labels\\)"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="num_classes must be given exactly"):
+        GAN(g, d)

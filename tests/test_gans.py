@@ -20,15 +20,18 @@ def test_registry_lists_the_loss_families():
 
 @pytest.mark.parametrize("name", list_gans())
 def test_each_variant_fits_with_finite_losses(name):
+    spec = get_gan(name)
+    num_classes = 3 if spec.conditional else None
     keras.utils.set_random_seed(0)
-    g, d = build_networks("mlp", 4, (2,), 16)
-    gan = build_gan(name, g, d, seed=0)
-    assert isinstance(gan, get_gan(name).cls)
-    assert gan.loss_name == get_gan(name).loss
+    g, d = build_networks("mlp", 4, (2,), 16, num_classes=num_classes)
+    gan = build_gan(name, g, d, seed=0, num_classes=num_classes)
+    assert isinstance(gan, spec.cls)
+    assert gan.loss_name == spec.loss
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     x = np.random.default_rng(0).normal(size=(128, 2)).astype("float32")
+    data = (x, np.arange(128) % 3) if spec.conditional else x
     w0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
-    history = gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(32), epochs=1,
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), epochs=1,
                       verbose=0).history
     for key in ("d_loss", "g_loss"):
         assert np.isfinite(history[key]).all()
@@ -39,6 +42,8 @@ def test_each_variant_fits_with_finite_losses(name):
 def test_loss_override_and_bad_names():
     g, d = build_networks("mlp", 4, (2,), 8)
     assert build_gan("dcgan", g, d, loss="hinge").loss_name == "hinge"
+    with pytest.raises(ValueError, match="is conditional"):
+        build_gan("cgan", g, d)
     with pytest.raises(ValueError, match="registered: .*dcgan"):
         get_gan("no-such-gan")
     with pytest.raises(ValueError, match="already registered"):

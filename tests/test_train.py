@@ -163,3 +163,23 @@ def test_unwritable_run_folder_fails_before_training(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(TrainError, match="cannot write to run folder"):
         train(toy_cfg(tmp_path).replace(out=str(blocker / "run")))
+
+
+def test_conditional_run_on_the_embedded_digits(tmp_path):
+    cfg = TrainConfig(gan="cgan", out=str(tmp_path / "c"), width=4, latent_dim=8,
+                      batch_size=16, steps_per_epoch=2, epochs=1, num_samples=20,
+                      verbose=0, tensorboard=False)
+    result = train(cfg)
+    assert result.model.num_classes == 10
+    data = json.loads((tmp_path / "c" / "data.json").read_text())
+    assert data["class_names"] == [str(i) for i in range(10)] and data["num_classes"] == 10
+    assert (tmp_path / "c" / "samples" / "epoch_001.png").exists()
+
+
+def test_conditional_variant_refuses_unlabelled_data(tmp_path):
+    from keras_gan.data import DataError
+
+    np.savez(tmp_path / "x.npz", x=np.zeros((8, 2), np.float32))
+    with pytest.raises(DataError, match="no labels"):
+        train(toy_cfg(tmp_path, gan="cgan", dataset=f"npz:{tmp_path / 'x.npz'}"))
+    assert not (tmp_path / "run").exists()  # nothing left behind

@@ -21,19 +21,21 @@ class GanSpec:
     cls: type
     loss: str
     description: str
+    conditional: bool = False  # trains on (images, labels); networks take labels
 
 
 _REGISTRY: dict[str, GanSpec] = {}
 
 
-def register_gan(name: str, *, loss: str, description: str, cls: type = GAN) -> GanSpec:
+def register_gan(name: str, *, loss: str, description: str, cls: type = GAN,
+                 conditional: bool = False) -> GanSpec:
     if name in _REGISTRY:
         raise ValueError(f"GAN variant {name!r} is already registered")
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} for variant {name!r}")
     if not (isinstance(cls, type) and issubclass(cls, GAN)):
         raise TypeError(f"variant {name!r}: cls must be a GAN subclass")
-    spec = GanSpec(name, cls, loss, description)
+    spec = GanSpec(name, cls, loss, description, conditional)
     _REGISTRY[name] = spec
     return spec
 
@@ -53,15 +55,19 @@ def list_gans() -> list[str]:
 
 def build_gan(name: str, generator, discriminator, *, latent_dim: int | None = None,
               d_steps: int = 1, loss: str | None = None, seed: int | None = None,
-              **kwargs) -> GAN:
+              num_classes: int | None = None, **kwargs) -> GAN:
     """The registered variant `name` around the given networks.
 
-    `loss` overrides the variant's loss family; `kwargs` go to the variant's
-    class (its own options).
+    `loss` overrides the variant's loss family; `num_classes` is required by
+    conditional variants; `kwargs` go to the variant's class (its options).
     """
     spec = get_gan(name)
+    if spec.conditional and not num_classes:
+        raise ConfigError(f"GAN variant {name!r} is conditional: it needs labelled data "
+                          "(num_classes)")
     return spec.cls(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps,
-                    loss=loss or spec.loss, seed=seed, **kwargs)
+                    loss=loss or spec.loss, seed=seed,
+                    num_classes=num_classes if spec.conditional else None, **kwargs)
 
 
 register_gan("gan", loss="minimax",
@@ -77,3 +83,6 @@ register_gan("lsgan", loss="least_squares",
              description="Mao et al. 2017: least-squares losses")
 register_gan("hinge", loss="hinge",
              description="Lim & Ye 2017 / Miyato et al. 2018: hinge losses")
+register_gan("cgan", loss="non_saturating", conditional=True,
+             description="Mirza & Osindero 2014: class-conditional G (label embedding) "
+                         "and projection D (Miyato & Koyama 2018)")

@@ -1,0 +1,228 @@
+"""Run exported generators with onnxruntime and numpy only.
+
+This file never imports TensorFlow or Keras (a test runs it with TensorFlow
+made unimportable), so an app can copy it and depend on `onnxruntime` and
+`numpy` alone. Latents come from numpy seeds (`sample_latents`), the same
+function training uses for its sample grids, so Keras, SavedModel and ONNX
+make the same picture for the same seed.
+
+The contract a generator file must keep (also `../shared/protocols.md`):
+- input `z`: float32 [N, latent_dim], N dynamic, z ~ N(0, I);
+- conditional models add input `labels`: int64 [N];
+- output `images`: float32 [N, H, W, C] in [-1, 1] (toy 2D models: [N, 2]);
+- metadata_props: latent_dim, image_shape, value_range, kind, num_classes,
+  class_names (JSON), training_config (JSON), keras_gan_contract.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+CONTRACT_VERSION = "1"
+DEFAULT_MAX_IMAGES = 1024
+MIN_TRUNCATION = 0.1
+# metadata_props values are strings; these keys hold JSON (the rest plain text).
+JSON_METADATA = frozenset({"latent_dim", "image_shape", "value_range", "num_classes",
+                           "class_names", "training_config"})
+
+
+class GeneratorError(ValueError):
+    """A bad model file or request; the message says which and why."""
+
+
+def sample_latents(n: int, latent_dim: int, seed: int,
+                   truncation: float | None = None) -> np.ndarray:
+    """z ~ N(0, I) of shape (n, latent_dim), float32, from `default_rng(seed)`.
+
+    With `truncation` t, entries with |z| > t are redrawn until none is (the
+    truncation trick of Brock et al. 2019): less variety, cleaner samples.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, latent_dim), dtype=np.float32)
+    if truncation is not None:
+        if not truncation >= MIN_TRUNCATION:
+            raise GeneratorError(f"truncation must be >= {MIN_TRUNCATION} (or None), "
+                                 f"got {truncation}")
+        while (mask := np.abs(z) > truncation).any():
+            z[mask] = rng.standard_normal(int(mask.sum()), dtype=np.float32)
+    return z
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between latents a and b (D,) at times t (S,) -> (S, D).
+
+    Gaussian latents concentrate near a sphere; lerp's midpoints fall inside
+    it (atypical norms), slerp's stay on it (White 2016).
+    """
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    t = np.asarray(t, np.float64)[:, None]
+    norms = np.linalg.norm(a64) * np.linalg.norm(b64)
+    omega = np.arccos(np.clip(np.dot(a64, b64) / norms, -1.0, 1.0)) if norms else 0.0
+    if np.sin(omega) < 1e-6:  # zero or (anti)parallel: no unique great circle
+        return ((1 - t) * a64 + t * b64).astype(np.float32)
+    out = (np.sin((1 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)
+    return out.astype(np.float32)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] floats -> uint8 [0, 255]."""
+    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _providers(providers):
+    import onnxruntime as ort
+
+    if providers != "auto":
+        return list(providers)
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class OnnxGenerator:
+    """An exported generator, run by onnxruntime.
+
+    Args:
+        path: a `generator.onnx` keeping the contract above.
+        providers: "auto" (CUDA when onnxruntime-gpu sees a GPU, else CPU) or
+            a list of onnxruntime execution providers.
+        max_images: the most images one call may ask for.
+    """
+
+    def __init__(self, path, providers="auto", max_images: int = DEFAULT_MAX_IMAGES):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise GeneratorError(f"no generator file at {self.path}")
+        try:
+            self.session = ort.InferenceSession(str(self.path),
+                                                providers=_providers(providers))
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise GeneratorError(f"{self.path} is not a loadable ONNX model: {e}") from None
+        self.max_images = int(max_images)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        z = inputs.get("z")
+        if (z is None or z.type != "tensor(float)" or len(z.shape) != 2
+                or not isinstance(z.shape[1], int) or "images" not in outputs):
+            raise GeneratorError(
+                f"{self.path} is not a keras-gan generator: it needs input 'z' float32 "
+                f"[N, latent_dim] and output 'images'; it has inputs "
+                f"{[(i.name, i.type, i.shape) for i in inputs.values()]} and outputs "
+                f"{list(outputs)}")
+        labels = inputs.get("labels")
+        if labels is not None and labels.type != "tensor(int64)":
+            raise GeneratorError(f"{self.path}: input 'labels' must be int64, "
+                                 f"got {labels.type}")
+        self.latent_dim = int(z.shape[1])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = {k: _maybe_json(v) if k in JSON_METADATA else v
+                         for k, v in meta.items()}
+        self.conditional = labels is not None
+        self.num_classes = int(self.metadata.get("num_classes") or 0) or None
+        if self.conditional and not self.num_classes:
+            raise GeneratorError(f"{self.path} takes labels but its metadata has no "
+                                 "num_classes")
+        self.class_names = self.metadata.get("class_names") or None
+        self.output_shape = tuple(outputs["images"].shape[1:])
+        self.kind = self.metadata.get("kind") or (
+            "points" if len(self.output_shape) == 1 else "image")
+        self.provider = self.session.get_providers()[0]
+
+    # -- requests ------------------------------------------------------------
+
+    def _check_count(self, n, what="n"):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise GeneratorError(f"{what} must be an integer, got {n!r}")
+        if not 1 <= n <= self.max_images:
+            raise GeneratorError(f"{what} must be between 1 and {self.max_images}, got {n}")
+
+    def _labels(self, labels, n: int):
+        """None -> cycle through the classes; int -> all one class; else (n,)."""
+        if not self.conditional:
+            if labels is not None:
+                raise GeneratorError("this generator is unconditional: labels must be None")
+            return None
+        if labels is None:
+            out = np.arange(n, dtype=np.int64) % self.num_classes
+        else:
+            out = np.asarray(labels)
+            if out.dtype.kind not in "iu" and not (out.dtype.kind == "f" and
+                                                   np.all(out == np.round(out))):
+                raise GeneratorError(f"labels must be integers, got {labels!r}")
+            out = np.broadcast_to(out.astype(np.int64), (n,)) if out.ndim == 0 else out
+            out = out.astype(np.int64)
+            if out.shape != (n,):
+                raise GeneratorError(f"labels must be one int or {n} ints, got shape "
+                                     f"{out.shape}")
+        if out.min() < 0 or out.max() >= self.num_classes:
+            raise GeneratorError(f"labels must be in [0, {self.num_classes - 1}], got "
+                                 f"{sorted(set(out.tolist()))}")
+        return np.ascontiguousarray(out)
+
+    def run(self, z: np.ndarray, labels=None) -> np.ndarray:
+        """The generator on given latents: float32 (N, *output_shape) in [-1, 1]."""
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise GeneratorError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
+        self._check_count(z.shape[0], "the batch size")
+        if not np.isfinite(z).all():
+            raise GeneratorError("z must be finite")
+        feed = {"z": z.astype(np.float32, copy=False)}
+        label_array = self._labels(labels, z.shape[0])
+        if label_array is not None:
+            feed["labels"] = label_array
+        return self.session.run(["images"], feed)[0]
+
+    def _out(self, images, as_uint8: bool):
+        return to_uint8(images) if as_uint8 and self.kind == "image" else images
+
+    def sample(self, n: int, seed: int = 0, truncation: float | None = None,
+               labels=None, as_uint8: bool = True) -> np.ndarray:
+        """n samples from the latents of `seed`: uint8 (N, H, W, C) images
+        (float in [-1, 1] with as_uint8=False; points are always float)."""
+        self._check_count(n)
+        z = sample_latents(n, self.latent_dim, _seed(seed), truncation)
+        return self._out(self.run(z, self._labels(labels, n)), as_uint8)
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int, method: str = "slerp",
+                    labels=None, truncation: float | None = None,
+                    as_uint8: bool = True) -> np.ndarray:
+        """`steps` samples on the path from the latent of seed_a to that of seed_b.
+
+        For conditional models `labels` is one class, or a pair (class_a,
+        class_b): labels are discrete, so the first half of the path uses
+        class_a and the second class_b.
+        """
+        self._check_count(steps, "steps")
+        if steps < 2:
+            raise GeneratorError("steps must be at least 2")
+        if method not in ("slerp", "lerp"):
+            raise GeneratorError(f"method must be 'slerp' or 'lerp', got {method!r}")
+        a = sample_latents(1, self.latent_dim, _seed(seed_a), truncation)[0]
+        b = sample_latents(1, self.latent_dim, _seed(seed_b), truncation)[0]
+        t = np.linspace(0.0, 1.0, steps)
+        z = slerp(a, b, t) if method == "slerp" else (
+            (1 - t)[:, None] * a + t[:, None] * b).astype(np.float32)
+        if self.conditional and isinstance(labels, (tuple, list)) and len(labels) == 2:
+            labels = np.where(t < 0.5, labels[0], labels[1])
+        elif self.conditional and labels is None:
+            labels = 0
+        return self._out(self.run(z, self._labels(labels, steps)), as_uint8)
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise GeneratorError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _maybe_json(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,260 @@
+"""Write a trained generator as generator.keras, SavedModel, ONNX and a card.
+
+`export_generator(source, out_dir)` takes a run folder (`keras-gan train`'s
+output), a `.keras` file (a generator or a whole GAN) or an earlier export,
+and writes to `out_dir`:
+
+    generator.keras    float32 Keras model (loads in safe mode)
+    saved_model/       TensorFlow SavedModel, signature `serve` (and
+                       `serving_default`): z [, labels] -> {"images": ...}
+    generator.onnx     the ONNX contract of `export/runtime.py`, card in its
+                       metadata_props
+    generator_fp16.onnx  optional (fp16=True), for GPUs; its error vs fp32
+                       is measured and written to the card
+    model.json         the card: shapes, classes, training config, metrics
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from export.runtime import CONTRACT_VERSION, OnnxGenerator, sample_latents
+from keras_gan.errors import UserError
+
+CARD_VERSION = 1
+
+
+class ExportError(UserError, ValueError):
+    """The export source or target is wrong; the message says how."""
+
+
+def load_generator(source) -> tuple[keras.Model, dict]:
+    """The generator in `source` and what is known of its training.
+
+    Returns (generator, info) where info may hold "config" (the training
+    config dict), "data" (the run's DataInfo), "metrics", "steps" and
+    "train_seconds".
+    """
+    import keras_gan.gan  # noqa: F401  registers GAN for load_model
+
+    source = Path(source).expanduser()
+    info: dict = {}
+    if source.is_dir():
+        if (source / "model.json").exists():  # an earlier export
+            card = json.loads((source / "model.json").read_text())
+            info = {"config": card.get("training_config"), "metrics": card.get("metrics"),
+                    "steps": card.get("steps"), "train_seconds": card.get("train_seconds"),
+                    "data": {"class_names": card.get("class_names")}}
+        elif (source / "config.json").exists():  # a run folder
+            info["config"] = json.loads((source / "config.json").read_text())
+            if (source / "data.json").exists():
+                info["data"] = json.loads((source / "data.json").read_text())
+            info.update(_run_summary(source))
+        candidates = [source / "generator_ema.keras", source / "generator.keras"]
+        path = next((p for p in candidates if p.exists()), None)
+        if path is None:
+            raise ExportError(f"{source} holds no generator.keras: is it a finished "
+                              "keras-gan run or export?")
+    elif source.is_file():
+        path = source
+    else:
+        raise ExportError(f"nothing to export at {source}: give a run folder, a "
+                          ".keras file or an exported model folder")
+    if path.suffix != ".keras":
+        raise ExportError(f"{path} is not a .keras file")
+    try:
+        # safe_mode: a .keras file can hold Lambda layers with arbitrary code.
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as e:
+        raise ExportError(f"cannot load {path}: {type(e).__name__}: {e}") from None
+    generator = getattr(model, "generator", model)  # a whole GAN -> its generator
+    names = [i.name for i in generator.inputs]
+    if names not in (["z"], ["z", "labels"]):
+        raise ExportError(f"{path} is not a keras-gan generator: inputs {names}, "
+                          "expected z (and labels)")
+    return generator, info
+
+
+def _run_summary(run_dir: Path) -> dict:
+    """Steps and training time from a run's metrics.csv (last row)."""
+    csv = run_dir / "metrics.csv"
+    if not csv.exists():
+        return {}
+    rows = [line.split(",") for line in csv.read_text().splitlines()]
+    if len(rows) < 2:
+        return {}
+    last = dict(zip(rows[0], rows[-1], strict=False))
+    return {"steps": int(last["step"]), "train_seconds": float(last["seconds"])}
+
+
+def float32_generator(generator: keras.Model) -> keras.Model:
+    """A float32 copy of a (possibly mixed-precision) generator.
+
+    `Model.export(format="onnx")` and the contract need float32 throughout;
+    mixed-precision layers compute in float16, so the graph is rebuilt with
+    every layer's dtype policy set to float32 and the weights copied (their
+    variables are float32 under mixed precision already).
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in generator.layers):
+        return generator
+
+    def clone(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(generator, clone_function=clone)
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
+def _example_inputs(generator: keras.Model, n: int = 2):
+    z = np.zeros((n, generator.inputs[0].shape[-1]), np.float32)
+    return [z, np.zeros((n,), np.int64)] if len(generator.inputs) == 2 else z
+
+
+def export_saved_model(generator: keras.Model, path) -> Path:
+    """SavedModel with signature `serve` (= `serving_default`) -> {"images"}."""
+    import tensorflow as tf
+
+    specs = [tf.TensorSpec((None, generator.inputs[0].shape[-1]), tf.float32, name="z")]
+    if len(generator.inputs) == 2:
+        specs.append(tf.TensorSpec((None,), tf.int64, name="labels"))
+
+        def serve(z, labels):
+            return {"images": generator([z, labels], training=False)}
+    else:
+        def serve(z):
+            return {"images": generator(z, training=False)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint("serve", serve, input_signature=specs)
+    path = Path(path)
+    archive.write_out(str(path), verbose=False)
+    return path
+
+
+def export_onnx(generator: keras.Model, path, metadata: dict) -> Path:
+    """ONNX file per the contract: inputs z [, labels], output `images`, and
+    `metadata` in metadata_props: strings as they are, everything else as
+    JSON (the runtime's `JSON_METADATA` keys)."""
+    import onnx
+
+    path = Path(path)
+    generator(_example_inputs(generator))  # Model.export needs a called model
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        generator.export(str(raw), format="onnx", verbose=False)
+        model = onnx.load(str(raw))
+    # Keras names the output after the TF graph ("Identity:0"); the contract
+    # says "images". Rename it in the producing node and the graph output.
+    (old,) = [o.name for o in model.graph.output]
+    for node in model.graph.node:
+        node.output[:] = ["images" if name == old else name for name in node.output]
+    model.graph.output[0].name = "images"
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = key, value if isinstance(value, str) else json.dumps(value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def export_fp16(onnx_path, fp16_path, probe: int = 64) -> float:
+    """A float16 copy (float32 inputs and outputs kept) for GPUs; returns its
+    max abs error against the fp32 model on `probe` random latents (CPU)."""
+    import onnx
+    from onnxconverter_common import float16
+
+    model = onnx.load(str(onnx_path))
+    # The converter retypes a Cast of the int64 labels to float as float16 but
+    # keeps its `to` attribute, leaving an invalid graph: keep those in fp32.
+    int_inputs = {i.name for i in model.graph.input
+                  if i.type.tensor_type.elem_type == onnx.TensorProto.INT64}
+    keep = [n.name for n in model.graph.node
+            if n.op_type == "Cast" and set(n.input) & int_inputs]
+    with warnings.catch_warnings():  # it warns for every weight below fp16's range
+        warnings.simplefilter("ignore", UserWarning)
+        model = float16.convert_float_to_float16(model, keep_io_types=True,
+                                                 node_block_list=keep)
+    onnx.save(model, str(fp16_path))
+    fp32 = OnnxGenerator(onnx_path, providers=["CPUExecutionProvider"])
+    fp16 = OnnxGenerator(fp16_path, providers=["CPUExecutionProvider"])
+    z = sample_latents(probe, fp32.latent_dim, seed=0)
+    labels = np.arange(probe) % fp32.num_classes if fp32.conditional else None
+    return float(np.abs(fp32.run(z, labels) - fp16.run(z, labels)).max())
+
+
+def export_generator(source, out_dir, *, name: str | None = None, fp16: bool = False,
+                     metrics: dict | None = None, overwrite: bool = False) -> dict:
+    """Writes every form of the generator in `source` to `out_dir`; returns the card."""
+    generator, info = load_generator(source)
+    generator = float32_generator(generator)
+    out = Path(out_dir).expanduser()
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ExportError(f"{out} is not empty; pass --overwrite to replace it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot create {out}: {e.strerror}") from None
+    config = info.get("config") or {}
+    shape = [int(s) for s in generator.outputs[0].shape[1:]]
+    conditional = len(generator.inputs) == 2
+    num_classes = _num_classes(generator) if conditional else None
+    card = {
+        "card_version": CARD_VERSION,
+        "name": name or out.name,
+        "kind": "points" if len(shape) == 1 else "image",
+        "latent_dim": int(generator.inputs[0].shape[-1]),
+        "image_shape": shape,
+        "value_range": [-1, 1] if len(shape) == 3 else None,
+        "num_classes": num_classes,
+        "class_names": _class_names(info.get("data"), num_classes),
+        "gan": config.get("gan"),
+        "dataset": config.get("dataset"),
+        "steps": info.get("steps"),
+        "train_seconds": info.get("train_seconds"),
+        "training_config": config or None,
+        "metrics": {**(info.get("metrics") or {}), **(metrics or {})},
+        "files": {"keras": "generator.keras", "saved_model": "saved_model",
+                  "onnx": "generator.onnx"},
+    }
+    generator.save(out / "generator.keras")
+    if (out / "saved_model").exists():
+        shutil.rmtree(out / "saved_model")
+    export_saved_model(generator, out / "saved_model")
+    meta = {k: card[k] for k in ("name", "kind", "latent_dim", "image_shape", "value_range",
+                                 "num_classes", "class_names", "gan", "dataset")}
+    meta["training_config"] = card["training_config"]
+    meta["keras_gan_contract"] = CONTRACT_VERSION
+    export_onnx(generator, out / "generator.onnx", meta)
+    if fp16:
+        error = export_fp16(out / "generator.onnx", out / "generator_fp16.onnx")
+        card["files"]["onnx_fp16"] = "generator_fp16.onnx"
+        card["fp16_max_abs_error"] = error
+    (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def _num_classes(generator: keras.Model) -> int:
+    for layer in generator.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            return int(layer.input_dim)
+    raise ExportError("conditional generator without a label Embedding layer")
+
+
+def _class_names(data: dict | None, num_classes: int | None):
+    if not num_classes:
+        return None
+    names = (data or {}).get("class_names")
+    return list(names) if names and len(names) == num_classes else [
+        str(i) for i in range(num_classes)]
