@@ -42,7 +42,8 @@ def load_generator(source) -> tuple[keras.Model, dict]:
     config dict), "data" (the run's DataInfo), "metrics", "steps" and
     "train_seconds".
     """
-    import keras_gan.gan  # noqa: F401  registers GAN for load_model
+    import keras_gan.gans  # noqa: F401  registers GAN and its variants for load_model
+    import keras_gan.vae  # noqa: F401
 
     source = Path(source).expanduser()
     info: dict = {}
@@ -65,7 +66,7 @@ def load_generator(source) -> tuple[keras.Model, dict]:
     elif source.is_file():
         path = source
     else:
-        raise ExportError(f"nothing to export at {source}: give a run folder, a "
+        raise ExportError(f"no model at {source}: give a run folder, a "
                           ".keras file or an exported model folder")
     if path.suffix != ".keras":
         raise ExportError(f"{path} is not a .keras file")

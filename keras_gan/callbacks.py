@@ -45,8 +45,8 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        samples = keras.ops.convert_to_numpy(
-            self.model.generator(self.latents, training=False))
+        generator = getattr(self.model, "sampling_generator", self.model.generator)
+        samples = keras.ops.convert_to_numpy(generator(self.latents, training=False))
         path = self.directory / f"epoch_{epoch + 1:03d}.png"
         if samples.ndim == 2:
             save_scatter(path, samples, self.centres, title=f"epoch {epoch + 1}")
@@ -124,14 +124,55 @@ class MetricsCSV(keras.callbacks.Callback):
             f.write(",".join(str(v) for v in row.values()) + "\n")
 
 
+class FrechetDistance(keras.callbacks.Callback):
+    """The digit FD of the generator every `every` epochs, added to the epoch
+    logs as `digit_fd` (and its cost as `fd_seconds`), so that `MetricsCSV`
+    and TensorBoard, placed after this callback, record it.
+
+    The real features' statistics are computed once; each evaluation costs
+    `num_samples` generator and classifier forward passes. Epochs without an
+    evaluation log NaN, so the CSV keeps one set of columns.
+    """
+
+    def __init__(self, evaluator, real_images, num_samples: int = 2000, every: int = 1,
+                 seed: int = 0, num_classes: int | None = None):
+        super().__init__()
+        from keras_gan.metrics import FeatureStats
+
+        self.evaluator = evaluator
+        self.real = FeatureStats()
+        self.real.update(evaluator.features(real_images))
+        self.num_samples, self.every, self.seed = num_samples, every, seed
+        self.num_classes = num_classes
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_gan.evaluate import generate
+        from keras_gan.metrics import FeatureStats, stats_frechet_distance
+
+        if logs is None:
+            return
+        if (epoch + 1) % self.every:
+            logs["digit_fd"] = logs["fd_seconds"] = float("nan")
+            return
+        start = time.time()
+        generator = getattr(self.model, "sampling_generator", self.model.generator)
+        fake, _ = generate(generator, self.num_samples, self.seed,
+                           num_classes=self.num_classes, progress=False)
+        stats = FeatureStats()
+        stats.update(self.evaluator.features(fake))
+        logs["digit_fd"] = stats_frechet_distance(stats, self.real)
+        logs["fd_seconds"] = time.time() - start
+
+
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stops training when a logged loss is NaN or inf, naming the step.
 
-    Keras's TerminateOnNaN watches only `loss`, which a GAN does not log.
+    Keras's TerminateOnNaN watches only `loss`, which a GAN does not log
+    (the VAE does).
     Place it before `Checkpoint` so the diverged state is not saved.
     """
 
-    def __init__(self, keys=("d_loss", "g_loss")):
+    def __init__(self, keys=("d_loss", "g_loss", "loss")):
         super().__init__()
         self.keys = keys
         self.message = None

@@ -83,6 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         for name in list_gans():
             spec = get_gan(name)
             print(f"{name:10s} loss={spec.loss:15s} {spec.description}")
+        print(f"{'vae':10s} {'(baseline)':20s} Kingma & Welling 2014 VAE, for comparison")
         return 0
     cfg = resolve_config(args)
     if args.dry_run:
@@ -124,9 +125,42 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="MODEL_OR_RUN",
+                        help="a run folder, an exported model folder or a .keras generator")
+    parser.add_argument("--out", metavar="DIR",
+                        help="report folder (default: SOURCE/eval, or beside a .keras file)")
+    parser.add_argument("--num-samples", type=int, default=10_000,
+                        help="generated samples to score (default: 10000, the protocol's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latents (default: 0)")
+    parser.add_argument("--real", metavar="SOURCE",
+                        help="reference data source (default: the model's training data)")
+    parser.add_argument("--classifier", metavar="PATH",
+                        help="digit classifier .keras (default: the shipped one)")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from keras_gan.evaluate import EvalError, evaluate, write_report
+
+    if args.num_samples < 2:
+        raise EvalError(f"--num-samples must be >= 2, got {args.num_samples}")
+    source = Path(args.source).expanduser()
+    out = Path(args.out) if args.out else (
+        source / "eval" if source.is_dir() else source.parent / "eval")
+    result = evaluate(source, num_samples=args.num_samples, seed=args.seed, real=args.real,
+                      classifier=args.classifier)
+    write_report(result, out, run_dir=source if source.is_dir() else None)
+    print((out / "report.md").read_text().split("\n\n![")[0])
+    print(f"\nReport: {out / 'report.md'}; numbers: {out / 'eval.json'}")
+    return 0
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
+    "eval": (_eval_arguments, _eval,
+             "score a generator (digit FD / score / coverage, or 2D mode metrics) and "
+             "write a report"),
     "export": (_export_arguments, _export,
                "write a trained generator as .keras, SavedModel and ONNX, with a card"),
 }

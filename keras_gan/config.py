@@ -39,7 +39,7 @@ class TrainConfig:
     image_size: int | None = _opt(None, "resize images to SIZE x SIZE (default: as stored)")
     # -- model --
     gan: str = _opt("dcgan", "GAN variant, a registered name (see `keras-gan train "
-                    "--list-gans`)")
+                    "--list-gans`), or vae for the VAE baseline")
     loss: str | None = _opt(None, "loss family overriding the variant's: minimax, "
                             "non_saturating, wasserstein, hinge, least_squares")
     arch: str = _opt("auto", "networks: dcgan (images), mlp, or auto (mlp for 2D points, "
@@ -60,6 +60,9 @@ class TrainConfig:
     g_lr: float = _opt(2e-4, "generator learning rate")
     beta_1: float = _opt(0.5, "Adam beta_1 (or SGD momentum, RMSprop rho)")
     beta_2: float = _opt(0.999, "Adam beta_2")
+    ema_decay: float = _opt(0.0, "keep an exponential moving average of the generator's "
+                            "weights with this decay (e.g. 0.999; 0: off), used for samples "
+                            "and export")
     # -- execution --
     precision: str = _opt("float32", "dtype policy; mixed_float16 adds loss scaling to "
                           "both optimizers", choices=PRECISIONS)
@@ -73,12 +76,17 @@ class TrainConfig:
                                  "epoch end)")
     num_samples: int = _opt(64, "images in the per-epoch sample grid (fixed latents)")
     tensorboard: bool = _opt(True, "write TensorBoard logs to RUN/logs")
+    fd_every: int = _opt(1, "log the digit FD every N epochs (0: off; 28x28 grey data "
+                         "only, needs the shipped digit classifier)")
+    fd_samples: int = _opt(2000, "generated samples per FD evaluation during training")
     verbose: int = _opt(1, "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line "
                         "per epoch")
 
     def __post_init__(self) -> None:
         positive = ("latent_dim", "width", "depth", "epochs", "batch_size", "d_steps",
-                    "checkpoint_every", "num_samples")
+                    "checkpoint_every", "num_samples", "fd_samples")
+        if self.fd_every < 0:
+            raise ConfigError(f"fd_every must be >= 0, got {self.fd_every}")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -86,6 +94,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("d_lr", "g_lr"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")

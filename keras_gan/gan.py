@@ -43,12 +43,17 @@ class GAN(keras.Model):
             the same noise stream.
         num_classes: for conditional networks (inputs z and labels): the fit
             data must then yield (images, labels).
+        ema_decay: keep `ema_generator`, an exponential moving average of the
+            generator's weights updated after every generator step (Yazici et
+            al. 2019); sample and export from it. Part of the model, so it is
+            checkpointed and resumed with everything else.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
-                 loss="non_saturating", seed=None, num_classes=None, **kwargs):
+                 loss="non_saturating", seed=None, num_classes=None, ema_decay=None,
+                 **kwargs):
         super().__init__(**kwargs)
         for net, role in ((generator, "generator"), (discriminator, "discriminator")):
             if not isinstance(net, keras.Model) or not net.built:
@@ -72,6 +77,12 @@ class GAN(keras.Model):
         self.num_classes = int(num_classes) if num_classes else None
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        self.ema_decay = float(ema_decay) if ema_decay else None
+        if self.ema_decay is not None:
+            if not 0.0 < self.ema_decay < 1.0:
+                raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         # The networks are built on construction; the wrapper has no weights of
         # its own. Marking it built lets save_weights / BackupAndRestore work.
         self.built = True
@@ -134,6 +145,7 @@ class GAN(keras.Model):
             "loss": self.loss_name,
             "seed": self.seed,
             "num_classes": self.num_classes,
+            "ema_decay": self.ema_decay,
         }
 
     @classmethod
@@ -170,6 +182,12 @@ class GAN(keras.Model):
             self.seed_generator.state.assign(store["seed_state"][...])
 
     # -- hooks ---------------------------------------------------------------
+
+    @classmethod
+    def discriminator_input_shape(cls, sample_shape, **options):
+        """The discriminator's input shape for samples of `sample_shape`; a
+        variant whose discriminator sees something else (PacGAN) overrides it."""
+        return tuple(sample_shape)
 
     def sample_latents(self, batch_size):
         """z ~ N(0, I), (batch_size, latent_dim), from the model's own RNG."""
@@ -260,4 +278,17 @@ class GAN(keras.Model):
                 self.trackers[name].update_state(value)
         for name, value in self.g_step(ops.shape(parts[0][0])[0]).items():
             self.trackers[name].update_state(value)
+        if self.ema_decay is not None:
+            self.update_ema()
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def update_ema(self):
+        """ema <- decay * ema + (1 - decay) * weights, batch-norm statistics too."""
+        d = self.ema_decay
+        for ema, w in zip(self.ema_generator.weights, self.generator.weights, strict=True):
+            ema.assign(d * ema + (1.0 - d) * ops.cast(w, ema.dtype))
+
+    @property
+    def sampling_generator(self):
+        """The generator to sample and export from: the EMA one when kept."""
+        return self.ema_generator if self.ema_decay is not None else self.generator

@@ -10,6 +10,7 @@ takes explicit arguments. A run folder holds:
     samples/epoch_NNN.png  fixed-latent samples (a scatter plot for 2D data)
     checkpoints/           the last complete training state
     generator.keras        the trained generator, loadable alone
+    generator_ema.keras    its weights' moving average (with --ema-decay)
     gan.keras              the whole GAN: both networks and optimizers
 """
 
@@ -26,13 +27,14 @@ import numpy as np
 from export.runtime import sample_latents
 from keras_gan.callbacks import (
     Checkpoint,
+    FrechetDistance,
     MetricsCSV,
     SampleGrid,
     StopOnNonFinite,
     restore_checkpoint,
 )
 from keras_gan.config import TrainConfig
-from keras_gan.data import make_dataset, toy_mixture
+from keras_gan.data import load_dataset, make_dataset, toy_mixture
 from keras_gan.errors import UserError
 from keras_gan.gans import build_gan, get_gan
 from keras_gan.losses import get_loss
@@ -41,8 +43,9 @@ from keras_gan.networks import build_networks
 # Options that may differ between a run and its --resume: they change neither
 # the model, the data stream nor the optimisation.
 RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
-                               "checkpoint_every"})
+                               "checkpoint_every", "fd_every", "fd_samples"})
 TOY_STEPS_PER_EPOCH = 1000
+VAE_NAME = "vae"  # --gan vae trains the VAE baseline (keras_gan/vae.py)
 
 
 class TrainError(UserError, RuntimeError):
@@ -82,9 +85,9 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
                          and before.get(k) != now[k])
         if changed:
             diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed)
+            may = ", ".join(sorted(RESUMABLE_CHANGES - {"resume"}))
             raise TrainError(f"cannot resume {run_dir} with a different config ({diffs}); "
-                             "only epochs, verbose, tensorboard and checkpoint_every "
-                             "may change")
+                             f"only these may change: {may}")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -100,13 +103,29 @@ def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None
                 ) -> keras.Model:
     """The compiled GAN a config describes, for samples of `sample_shape`
     (and `num_classes` classes, used by conditional variants)."""
-    if not get_gan(cfg.gan).conditional:
+    if cfg.gan == VAE_NAME:  # the comparison baseline: same glue, one optimizer
+        from keras_gan.vae import build_vae
+
+        # Points need a sharper likelihood than [-1, 1] images (sigma study in vae.py).
+        sigma = 0.1 if len(sample_shape) == 1 else 1.0
+        vae = build_vae(cfg.arch, cfg.latent_dim, sample_shape, cfg.width, cfg.depth,
+                        seed=cfg.seed, sigma=sigma)
+        vae.compile(make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
+                    jit_compile=cfg.jit_compile)
+        return vae
+    if not _conditional(cfg):
         num_classes = None
     generator, discriminator = build_networks(cfg.arch, cfg.latent_dim, sample_shape,
                                               cfg.width, cfg.depth, num_classes)
+    # A variant whose discriminator sees something other than one sample
+    # (PacGAN: packs of samples along channels) says what it needs.
+    d_shape = get_gan(cfg.gan).cls.discriminator_input_shape(sample_shape)
+    if d_shape != tuple(sample_shape):
+        _, discriminator = build_networks(cfg.arch, cfg.latent_dim, d_shape, cfg.width,
+                                          cfg.depth, num_classes)
     gan = build_gan(cfg.gan, generator, discriminator, latent_dim=cfg.latent_dim,
                     d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed,
-                    num_classes=num_classes)
+                    num_classes=num_classes, ema_decay=cfg.ema_decay or None)
     gan.compile(
         d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1, cfg.beta_2),
         g_optimizer=make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
@@ -124,7 +143,7 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     """
     # Check names and data before the run folder is written, so that a typo
     # leaves nothing behind that a corrected command would trip over.
-    get_gan(cfg.gan)
+    _conditional(cfg)
     if cfg.loss:
         get_loss(cfg.loss)
     _, info = _dataset(cfg, 0)
@@ -141,8 +160,27 @@ def _dataset(cfg: TrainConfig, skip_batches: int):
     """The fit stream from step `skip_batches` on: k minibatches of m per step."""
     return make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
                         image_size=cfg.image_size, seed=cfg.seed,
-                        skip_batches=skip_batches,
-                        with_labels=get_gan(cfg.gan).conditional)
+                        skip_batches=skip_batches, with_labels=_conditional(cfg))
+
+
+def _conditional(cfg: TrainConfig) -> bool:
+    """Whether the model trains on labels (raises on an unknown name)."""
+    return cfg.gan != VAE_NAME and get_gan(cfg.gan).conditional
+
+
+def _fd_callback(cfg: TrainConfig, info, gan) -> list:
+    """[FrechetDistance] for digit data when the shipped classifier is there."""
+    if not cfg.fd_every or tuple(info.shape) != (28, 28, 1):
+        return []
+    from keras_gan.evaluator import DEFAULT_CLASSIFIER, DigitEvaluator
+
+    if not Path(DEFAULT_CLASSIFIER).exists():
+        print(f"note: no digit classifier at {DEFAULT_CLASSIFIER}; digit FD not logged")
+        return []
+    ds, _ = load_dataset(cfg.dataset, image_size=cfg.image_size)
+    real = np.stack([x for x, _ in ds.take(10_000).as_numpy_iterator()])
+    return [FrechetDistance(DigitEvaluator(), real, cfg.fd_samples, cfg.fd_every,
+                            seed=cfg.seed, num_classes=getattr(gan, "num_classes", None))]
 
 
 def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> TrainResult:
@@ -164,7 +202,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
               "raise --epochs to train further")
 
     latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
-    if gan.num_classes:  # each row of the grid cycles through the classes
+    if getattr(gan, "num_classes", None):  # the grid's rows cycle through the classes
         latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % gan.num_classes]
     centres = None
     if info.kind == "points" and info.source in ("ring", "grid"):
@@ -174,6 +212,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
         guard,
         Checkpoint(run_dir / "checkpoints", cfg.checkpoint_every),
         SampleGrid(run_dir / "samples", latents, centres),
+        *_fd_callback(cfg, info, gan),  # before the loggers: it adds to their logs
         MetricsCSV(run_dir / "metrics.csv"),
         *extra_callbacks,
     ]
@@ -202,5 +241,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
             break
 
     gan.generator.save(run_dir / "generator.keras")
+    if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
+        gan.ema_generator.save(run_dir / "generator_ema.keras")
     gan.save(run_dir / "gan.keras")
     return TrainResult(run_dir, gan, history, step)

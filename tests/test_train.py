@@ -51,7 +51,7 @@ def test_a_run_leaves_its_folder_behind(tmp_path):
 def test_image_run_writes_a_sample_grid(tmp_path):
     cfg = TrainConfig(out=str(tmp_path / "img"), width=4, latent_dim=8, batch_size=16,
                       steps_per_epoch=2, epochs=1, num_samples=16, verbose=0,
-                      tensorboard=False)
+                      tensorboard=False, fd_every=0)
     train(cfg)
     grid = Image.open(tmp_path / "img" / "samples" / "epoch_001.png")
     assert grid.size == (2 * (4 * 30 + 2),) * 2  # 4x4 digits of 28 px, 2 px pads, x2
@@ -168,7 +168,7 @@ def test_unwritable_run_folder_fails_before_training(tmp_path):
 def test_conditional_run_on_the_embedded_digits(tmp_path):
     cfg = TrainConfig(gan="cgan", out=str(tmp_path / "c"), width=4, latent_dim=8,
                       batch_size=16, steps_per_epoch=2, epochs=1, num_samples=20,
-                      verbose=0, tensorboard=False)
+                      verbose=0, tensorboard=False, fd_every=0)
     result = train(cfg)
     assert result.model.num_classes == 10
     data = json.loads((tmp_path / "c" / "data.json").read_text())
@@ -183,3 +183,21 @@ def test_conditional_variant_refuses_unlabelled_data(tmp_path):
     with pytest.raises(DataError, match="no labels"):
         train(toy_cfg(tmp_path, gan="cgan", dataset=f"npz:{tmp_path / 'x.npz'}"))
     assert not (tmp_path / "run").exists()  # nothing left behind
+
+
+@pytest.mark.parametrize("gan", ["pacgan", "wgan-gp", "unrolled"])
+def test_variants_train_from_the_cli_glue(tmp_path, gan):
+    result = train(toy_cfg(tmp_path, gan=gan, epochs=1, steps_per_epoch=4))
+    assert result.step == 4
+    assert all(np.isfinite(v).all() for v in result.history.values())
+
+
+def test_the_vae_baseline_trains_through_the_same_glue(tmp_path):
+    cfg = TrainConfig(gan="vae", out=str(tmp_path / "vae"), width=4, latent_dim=8,
+                      batch_size=16, steps_per_epoch=3, epochs=1, num_samples=16,
+                      verbose=0, tensorboard=False, fd_every=0)
+    result = train(cfg)
+    assert result.step == 3 and set(result.history) >= {"loss", "recon", "kl"}
+    generator = keras.saving.load_model(tmp_path / "vae" / "generator.keras")
+    assert generator.inputs[0].name == "z" and generator.outputs[0].shape[1:] == (28, 28, 1)
+    assert read_checkpoint_step(tmp_path / "vae" / "checkpoints") == 3

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from keras_gan.config import ConfigError
 from keras_gan.gan import GAN
+from keras_gan.gans.pacgan import PacGAN
+from keras_gan.gans.unrolled import UnrolledGAN
+from keras_gan.gans.wgan import WGAN, WGANGP
 from keras_gan.losses import LOSSES
 
 
@@ -86,3 +89,16 @@ register_gan("hinge", loss="hinge",
 register_gan("cgan", loss="non_saturating", conditional=True,
              description="Mirza & Osindero 2014: class-conditional G (label embedding) "
                          "and projection D (Miyato & Koyama 2018)")
+register_gan("wgan", loss="wasserstein", cls=WGAN,
+             description="Arjovsky et al. 2017: Wasserstein critic, weights clipped to "
+                         "[-0.01, 0.01] after each update (paper: RMSprop 5e-5, d_steps 5)")
+register_gan("wgan-gp", loss="wasserstein", cls=WGANGP,
+             description="Gulrajani et al. 2017: Wasserstein critic with gradient penalty "
+                         "10 * E[(|grad D(xhat)| - 1)^2] (paper: Adam 1e-4 betas 0/0.9, "
+                         "d_steps 5)")
+register_gan("unrolled", loss="non_saturating", cls=UnrolledGAN,
+             description="Metz et al. 2016: generator loss through 5 unrolled (SGD) "
+                         "discriminator updates, differentiated through")
+register_gan("pacgan", loss="non_saturating", cls=PacGAN,
+             description="Lin et al. 2018: the discriminator judges packs of 2 samples "
+                         "concatenated along channels")

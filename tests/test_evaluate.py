@@ -1,0 +1,63 @@
+"""keras_gan/evaluate.py and `keras-gan eval`: scores, references, report files."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import tiny_generator
+
+from keras_gan.cli import main
+from keras_gan.config import TrainConfig
+from keras_gan.evaluate import EvalError, evaluate, nearest_real, write_report
+from keras_gan.train import train
+
+
+def test_nearest_real_finds_copies():
+    real = np.random.default_rng(0).uniform(-1, 1, (50, 4, 4, 1)).astype(np.float32)
+    fake = real[[3, 7]] + 0.001
+    rows = nearest_real(fake, real, count=2, neighbours=3)
+    assert rows.shape == (2, 4, 4, 4, 1)
+    np.testing.assert_allclose(rows[0, 1], real[3])
+    np.testing.assert_allclose(rows[1, 1], real[7])
+
+
+def test_digit_evaluation_of_a_generator_and_its_report(tmp_path):
+    path = tmp_path / "generator.keras"
+    tiny_generator("dcgan").save(path)
+    result = evaluate(path, num_samples=600, real="mnist-sample", progress=False)
+    m = result["metrics"]
+    ref = m["reference"]
+    # an untrained generator is far from the digits; the real halves are close
+    assert m["fd"] > 10 * ref["fd"] and ref["fd"] < 5
+    assert ref["score"] > 8 and m["score"] < ref["score"]
+    assert 0 <= m["precision"] <= 1 and ref["recall"] > 0.8
+    assert len(m["class_coverage"]["fractions"]) == 10
+    out = write_report(result, tmp_path / "eval")
+    for name in ("eval.json", "report.md", "samples.png", "nearest.png", "classes.png"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "eval.json").read_text())
+    assert saved["metrics"]["fd"] == pytest.approx(m["fd"])
+    assert "real halves" in (out / "report.md").read_text()
+
+
+def test_eval_cli_on_a_toy_run(tmp_path, capsys):
+    cfg = TrainConfig(dataset="ring", width=16, latent_dim=4, batch_size=32, steps_per_epoch=20,
+                      epochs=2, verbose=0, tensorboard=False, out=str(tmp_path / "run"))
+    train(cfg)
+    assert main(["eval", str(tmp_path / "run"), "--num-samples", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "modes covered" in out
+    saved = json.loads((tmp_path / "run" / "eval" / "eval.json").read_text())
+    assert 0 <= saved["modes"]["modes"] <= 8 and saved["gan"] == "dcgan"
+    assert (tmp_path / "run" / "eval" / "losses.png").exists()
+
+
+def test_eval_refuses_what_it_cannot_score(tmp_path, capsys):
+    from keras_gan.networks import build_networks
+
+    g, _ = build_networks("dcgan", 4, (32, 32, 3), 4)
+    g.save(tmp_path / "colour.keras")
+    with pytest.raises(EvalError, match="no evaluator for samples of shape"):
+        evaluate(tmp_path / "colour.keras", num_samples=10, progress=False)
+    assert main(["eval", str(tmp_path / "missing")]) == 2
+    assert "no model at" in capsys.readouterr().err
