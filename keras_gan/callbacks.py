@@ -85,11 +85,19 @@ class Checkpoint(keras.callbacks.Callback):
                            json.dumps({"step": step, "time": time.time()}))
         return step
 
+    def on_train_begin(self, logs=None):
+        self._last = self._step()
+
     def on_train_batch_end(self, batch, logs=None):
-        # stop_training is set by StopOnNonFinite: never overwrite the last
-        # good checkpoint with diverged weights.
-        if self._step() % self.every_steps == 0 and not self.model.stop_training:
+        # With steps_per_execution > 1 this runs every Nth step: save when a
+        # multiple of every_steps was passed since the last save. stop_training
+        # is set by StopOnNonFinite: never overwrite the last good checkpoint
+        # with diverged weights.
+        step = self._step()
+        if step // self.every_steps > self._last // self.every_steps \
+                and not self.model.stop_training:
             self.save()
+            self._last = step
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.model.stop_training:

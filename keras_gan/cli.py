@@ -155,6 +155,18 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from demo.app import add_arguments  # light: gradio is imported when the page is built
+
+    add_arguments(parser)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from demo.app import serve  # never TensorFlow: the demo runs on onnxruntime
+
+    return serve(args)
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
@@ -163,6 +175,9 @@ COMMANDS = {
              "write a report"),
     "export": (_export_arguments, _export,
                "write a trained generator as .keras, SavedModel and ONNX, with a card"),
+    "demo": (_demo_arguments, _demo,
+             "serve the exported generators in a web page (Gradio, ONNX Runtime): "
+             "sampling and interpolation"),
 }
 
 

@@ -19,8 +19,10 @@ from typing import Any
 from keras_gan.errors import UserError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-ARCHS = ("auto", "dcgan", "mlp")
+ARCHS = ("auto", "dcgan", "tutorial", "mlp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "linear", "cosine")
+AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tricks.py)
 
 
 class ConfigError(UserError, ValueError):
@@ -42,8 +44,9 @@ class TrainConfig:
                     "--list-gans`), or vae for the VAE baseline")
     loss: str | None = _opt(None, "loss family overriding the variant's: minimax, "
                             "non_saturating, wasserstein, hinge, least_squares")
-    arch: str = _opt("auto", "networks: dcgan (images), mlp, or auto (mlp for 2D points, "
-                     "dcgan for images)", choices=ARCHS)
+    arch: str = _opt("auto", "networks: dcgan (images), tutorial (the TensorFlow DCGAN "
+                     "tutorial's, images), mlp, or auto (mlp for 2D points, dcgan for "
+                     "images)", choices=ARCHS)
     latent_dim: int = _opt(64, "size of the latent vector z ~ N(0, I)")
     width: int = _opt(32, "base width: DCGAN filters of the first D layer / last G layer, "
                       "or MLP hidden units")
@@ -60,14 +63,32 @@ class TrainConfig:
     g_lr: float = _opt(2e-4, "generator learning rate")
     beta_1: float = _opt(0.5, "Adam beta_1 (or SGD momentum, RMSprop rho)")
     beta_2: float = _opt(0.999, "Adam beta_2")
+    lr_schedule: str = _opt("constant", "learning rates constant, or falling to 0 over the "
+                            "run (linear, cosine); --resume with more --epochs re-spreads "
+                            "the decay over the new length", choices=LR_SCHEDULES)
     ema_decay: float = _opt(0.0, "keep an exponential moving average of the generator's "
                             "weights with this decay (e.g. 0.999; 0: off), used for samples "
                             "and export")
+    # -- tricks (keras_gan/tricks.py) --
+    instance_noise: float = _opt(0.0, "stddev of Gaussian noise on every sample the "
+                                 "discriminator sees, real and fake (0: off)")
+    label_smoothing: float = _opt(0.0, "one-sided label smoothing: real targets 1 - S "
+                                  "(minimax, non_saturating, least_squares losses)")
+    label_noise: float = _opt(0.0, "noisy labels: also take U(0, N) off each real target")
+    anneal_steps: int = _opt(0, "instance noise and label smoothing/noise fall linearly to "
+                             "0 over this many steps (0: constant)")
+    spectral_norm: bool = _opt(False, "spectral normalization on the discriminator's "
+                               "layers (Miyato et al. 2018)")
+    augment: str = _opt("", "DiffAugment policy for images, comma-separated from color, "
+                        "translation, cutout (e.g. translation,cutout; '': off)")
     # -- execution --
     precision: str = _opt("float32", "dtype policy; mixed_float16 adds loss scaling to "
                           "both optimizers", choices=PRECISIONS)
     jit_compile: bool = _opt(False, "compile the step with XLA (measured slower on small "
                              "CPUs; try it on GPU)")
+    steps_per_execution: int = _opt(1, "training steps per call of the compiled step: "
+                                    "more cuts per-step overhead of small models; "
+                                    "callbacks then see every Nth step")
     seed: int = _opt(0, "seed of weights, data order and the model's noise")
     # -- run folder --
     out: str | None = _opt(None, "run folder (default: runs/GAN-DATASET)")
@@ -84,7 +105,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive = ("latent_dim", "width", "depth", "epochs", "batch_size", "d_steps",
-                    "checkpoint_every", "num_samples", "fd_samples")
+                    "checkpoint_every", "num_samples", "fd_samples", "steps_per_execution")
         if self.fd_every < 0:
             raise ConfigError(f"fd_every must be >= 0, got {self.fd_every}")
         for name in positive:
@@ -94,13 +115,23 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
+        for name in ("instance_noise", "label_smoothing", "label_noise", "anneal_steps"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.label_smoothing + self.label_noise >= 1.0:
+            raise ConfigError("label_smoothing + label_noise must be < 1, got "
+                              f"{self.label_smoothing} + {self.label_noise}")
+        bad = [a for a in self.augment.split(",") if a.strip() and a.strip() not in AUGMENTATIONS]
+        if bad:
+            raise ConfigError(f"augment: unknown augmentation(s) {bad}; choose from "
+                              f"{', '.join(AUGMENTATIONS)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("d_lr", "g_lr"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         for name, allowed in (("precision", PRECISIONS), ("arch", ARCHS),
-                              ("optimizer", OPTIMIZERS)):
+                              ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
                     f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"

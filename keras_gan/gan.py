@@ -8,7 +8,8 @@ fresh fakes, then one generator update on m fresh latents. Train with plain
 Override points, from small to large (subclasses override hooks, never the
 loop):
 - `discriminator_loss` / `generator_loss`: add terms (e.g. a gradient penalty);
-- `discriminate` / `generate`: change what the networks see (packing, noise);
+- `perturb`: what D sees of any sample in training (instance noise, DiffAugment);
+- `discriminate` / `generate`: change what the networks see (packing);
 - `d_step` / `g_step`: change a whole update (e.g. unrolling).
 A subclass that logs more adds names to `metric_names`.
 """
@@ -19,6 +20,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gan import tricks
 from keras_gan.losses import get_loss
 
 
@@ -47,13 +49,24 @@ class GAN(keras.Model):
             generator's weights updated after every generator step (Yazici et
             al. 2019); sample and export from it. Part of the model, so it is
             checkpointed and resumed with everything else.
+        instance_noise: stddev of Gaussian noise added to every sample D
+            sees in training, real and fake (`keras_gan.tricks`).
+        label_smoothing: one-sided smoothing s: real targets 1 - s (losses
+            with targets only: minimax, non_saturating, least_squares).
+        label_noise: plus a per-example uniform jitter in [0, label_noise]
+            taken off the real targets ("noisy labels").
+        anneal_steps: instance noise, label smoothing and label noise fall
+            linearly to 0 over this many generator steps (0: constant).
+        augment: DiffAugment policy, e.g. "color,translation,cutout", applied
+            to real and fake images in both updates (images only).
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
 
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
                  loss="non_saturating", seed=None, num_classes=None, ema_decay=None,
-                 **kwargs):
+                 instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, anneal_steps=0,
+                 augment=None, **kwargs):
         super().__init__(**kwargs)
         for net, role in ((generator, "generator"), (discriminator, "discriminator")):
             if not isinstance(net, keras.Model) or not net.built:
@@ -83,9 +96,31 @@ class GAN(keras.Model):
                 raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
+        self._set_tricks(instance_noise, label_smoothing, label_noise, anneal_steps, augment)
         # The networks are built on construction; the wrapper has no weights of
         # its own. Marking it built lets save_weights / BackupAndRestore work.
         self.built = True
+
+    def _set_tricks(self, instance_noise, label_smoothing, label_noise, anneal_steps, augment):
+        values = {"instance_noise": instance_noise, "label_smoothing": label_smoothing,
+                  "label_noise": label_noise, "anneal_steps": anneal_steps}
+        for name, value in values.items():
+            if not float(value) >= 0.0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if label_smoothing + label_noise >= 1.0:
+            raise ValueError("label_smoothing + label_noise must be < 1 (a real target "
+                             f"above 0), got {label_smoothing} + {label_noise}")
+        if (label_smoothing or label_noise) and not self.loss_family.smoothable:
+            raise ValueError(f"loss {self.loss_name!r} has no targets to smooth; label "
+                             "smoothing works with minimax, non_saturating, least_squares")
+        self.instance_noise = float(instance_noise)
+        self.label_smoothing = float(label_smoothing)
+        self.label_noise = float(label_noise)
+        self.anneal_steps = int(anneal_steps)
+        self.augment = ",".join(tricks.parse_augment(augment)) or None
+        if self.augment and len(self.generator.outputs[0].shape) != 4:
+            raise ValueError(f"augment={self.augment!r} needs image samples (H, W, C), the "
+                             f"generator makes {tuple(self.generator.outputs[0].shape[1:])}")
 
     # -- Keras plumbing ------------------------------------------------------
 
@@ -146,6 +181,11 @@ class GAN(keras.Model):
             "seed": self.seed,
             "num_classes": self.num_classes,
             "ema_decay": self.ema_decay,
+            "instance_noise": self.instance_noise,
+            "label_smoothing": self.label_smoothing,
+            "label_noise": self.label_noise,
+            "anneal_steps": self.anneal_steps,
+            "augment": self.augment,
         }
 
     @classmethod
@@ -206,8 +246,27 @@ class GAN(keras.Model):
         inputs = [samples, labels] if self.num_classes else samples
         return self.discriminator(inputs, training=training)
 
+    def trick_scale(self):
+        """1 annealed to 0 over `anneal_steps` generator steps."""
+        return tricks.anneal(self.g_optimizer.iterations, self.anneal_steps)
+
+    def perturb(self, samples):
+        """What the discriminator sees of a sample in training, real or fake:
+        DiffAugment, then annealed instance noise. Identity by default."""
+        if self.augment:
+            samples = tricks.diff_augment(samples, self.augment, self.seed_generator)
+        if self.instance_noise:
+            std = self.instance_noise * self.trick_scale()
+            samples = tricks.instance_noise(samples, std, self.seed_generator)
+        return samples
+
     def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
-        return self.loss_family.d_loss(real_logits, fake_logits)
+        if not (self.label_smoothing or self.label_noise):
+            return self.loss_family.d_loss(real_logits, fake_logits)
+        amount = tricks.smoothing_amounts(ops.shape(real_logits)[0], self.label_smoothing,
+                                          self.label_noise, self.seed_generator)
+        return self.loss_family.d_loss(real_logits, fake_logits,
+                                       label_smoothing=amount * self.trick_scale())
 
     def generator_loss(self, fake_logits, fake):
         return self.loss_family.g_loss(fake_logits)
@@ -233,8 +292,8 @@ class GAN(keras.Model):
         fake = ops.stop_gradient(self.generate(z, labels, training=True))
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_logits = self.discriminate(real, labels, training=True)
-            fake_logits = self.discriminate(fake, labels, training=True)
+            real_logits = self.discriminate(self.perturb(real), labels, training=True)
+            fake_logits = self.discriminate(self.perturb(fake), labels, training=True)
             loss = self.discriminator_loss(real_logits, fake_logits, real=real, fake=fake,
                                            labels=labels)
             scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
@@ -250,7 +309,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generate(z, labels, training=True)
-            fake_logits = self.discriminate(fake, labels, training=True)
+            fake_logits = self.discriminate(self.perturb(fake), labels, training=True)
             loss = self.generator_loss(fake_logits, fake=fake)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
         grads = tape.gradient(scaled, variables)

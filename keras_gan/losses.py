@@ -30,13 +30,18 @@ def _f32(x):
 # -- minimax (Goodfellow et al. 2014, eq. 1) ---------------------------------
 
 
-def minimax_d_loss(real_logits, fake_logits):
+def minimax_d_loss(real_logits, fake_logits, label_smoothing=0.0):
     """-[log D(x) + log(1 - D(G(z)))]: D maximises the value function V.
 
     log D(x) = -softplus(-l) and log(1 - D(G(z))) = -softplus(l).
+    `label_smoothing` s (a scalar, or one per example) makes the real target
+    1 - s: cross-entropy (1 - s) softplus(-l) + s softplus(l) (one-sided:
+    fakes keep target 0; Salimans et al. 2016).
     """
     real, fake = _f32(real_logits), _f32(fake_logits)
-    return ops.mean(ops.softplus(-real)) + ops.mean(ops.softplus(fake))
+    s = _f32(label_smoothing)
+    real_term = (1.0 - s) * ops.softplus(-real) + s * ops.softplus(real)
+    return ops.mean(real_term) + ops.mean(ops.softplus(fake))
 
 
 def minimax_g_loss(fake_logits):
@@ -86,10 +91,12 @@ def hinge_g_loss(fake_logits):
 # -- least squares (Mao et al. 2017, a=0, b=1, c=1) --------------------------
 
 
-def least_squares_d_loss(real_logits, fake_logits):
-    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] on the raw outputs."""
+def least_squares_d_loss(real_logits, fake_logits, label_smoothing=0.0):
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] on the raw outputs; the real
+    target is 1 - `label_smoothing` (one-sided smoothing)."""
     real, fake = _f32(real_logits), _f32(fake_logits)
-    return 0.5 * ops.mean(ops.square(real - 1.0)) + 0.5 * ops.mean(ops.square(fake))
+    target = 1.0 - _f32(label_smoothing)
+    return 0.5 * ops.mean(ops.square(real - target)) + 0.5 * ops.mean(ops.square(fake))
 
 
 def least_squares_g_loss(fake_logits):
@@ -103,14 +110,19 @@ class LossFamily:
     # Whether sigmoid(logit) is a probability D(x). Metrics report D(x) for
     # these families and the raw critic score for the others.
     probabilistic: bool
+    # Whether d_loss takes `label_smoothing` (a real target below 1): the
+    # families with targets; the critic losses (wasserstein, hinge) have none.
+    smoothable: bool = False
 
 
 LOSSES: dict[str, LossFamily] = {
-    "minimax": LossFamily(minimax_d_loss, minimax_g_loss, True),
-    "non_saturating": LossFamily(non_saturating_d_loss, non_saturating_g_loss, True),
+    "minimax": LossFamily(minimax_d_loss, minimax_g_loss, True, smoothable=True),
+    "non_saturating": LossFamily(non_saturating_d_loss, non_saturating_g_loss, True,
+                                 smoothable=True),
     "wasserstein": LossFamily(wasserstein_d_loss, wasserstein_g_loss, False),
     "hinge": LossFamily(hinge_d_loss, hinge_g_loss, False),
-    "least_squares": LossFamily(least_squares_d_loss, least_squares_g_loss, False),
+    "least_squares": LossFamily(least_squares_d_loss, least_squares_g_loss, False,
+                                smoothable=True),
 }
 
 

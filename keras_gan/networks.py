@@ -3,6 +3,8 @@
 - MLP pair (Goodfellow et al. 2014 used MLPs): for 2D points and small data.
 - DCGAN pair (Radford et al. 2016): transposed convolutions, batch norm and
   ReLU in G; strided convolutions and LeakyReLU in D; sized by image shape.
+- The TensorFlow DCGAN tutorial's pair ("tutorial"): the reference recipe of
+  the speed and time-to-quality benchmarks.
 
 Contracts every builder keeps, because training, export and the ONNX
 runtime rely on them:
@@ -62,10 +64,20 @@ def _generator_inputs(latent_dim: int, num_classes: int | None):
     return [z, labels], layers.Concatenate()([z, embedded])
 
 
-def _discriminator_head(features, labels, num_classes: int | None):
+def _sn(layer, spectral_norm: bool):
+    """`layer`, wrapped in spectral normalization (Miyato et al. 2018) if asked:
+    W / sigma(W) with sigma from one power iteration per training call, which
+    bounds each layer's Lipschitz constant and steadies the discriminator."""
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def _discriminator_head(features, labels, num_classes: int | None,
+                        spectral_norm: bool = False):
     """float32 logits from features; with labels, a projection discriminator
     (Miyato & Koyama 2018): logit = w.f + <embed(y), f>."""
-    logits = layers.Dense(1, dtype="float32", name="logits")(features)
+    dense = layers.Dense(1, dtype="float32", name="logits")
+    logits = (layers.SpectralNormalization(dense, dtype="float32") if spectral_norm
+              else dense)(features)
     if not num_classes:
         return logits
     embedded = layers.Embedding(num_classes, features.shape[-1], dtype="float32",
@@ -121,7 +133,7 @@ def build_dcgan_generator(latent_dim: int, image_shape, width: int = 64,
 
 
 def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0,
-                              num_classes: int | None = None,
+                              num_classes: int | None = None, spectral_norm: bool = False,
                               name: str = "discriminator") -> keras.Model:
     """image (H, W, C) [and labels ()] -> logit (1,).
 
@@ -134,13 +146,54 @@ def build_dcgan_discriminator(image_shape, width: int = 64, dropout: float = 0.0
     inputs, x, labels = _discriminator_inputs((h, w, c), num_classes)
     filters = width
     for _ in range(n):
-        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = _sn(layers.Conv2D(filters, 4, strides=2, padding="same"), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
         filters *= 2
     x = layers.Flatten()(x)
-    return _model(inputs, _discriminator_head(x, labels, num_classes), name)
+    return _model(inputs, _discriminator_head(x, labels, num_classes, spectral_norm), name)
+
+
+def build_tutorial_generator(latent_dim: int, image_shape, width: int = 64,
+                             num_classes: int | None = None,
+                             name: str = "generator") -> keras.Model:
+    """The TensorFlow DCGAN tutorial's generator (tensorflow.org/tutorials/
+    generative/dcgan), the reference recipe of the speed benchmarks: Dense
+    (H/4)^2 x 4w -> ConvTranspose 2w (stride 1) -> w (stride 2) -> C (stride 2),
+    5x5 kernels, batch norm and LeakyReLU; w = 64 is the tutorial's size."""
+    h, _, c = _check_image_shape(image_shape)
+    if h % 4:
+        raise ValueError(f"the tutorial networks need a side divisible by 4, got {h}")
+    seed = h // 4
+    inputs, x = _generator_inputs(latent_dim, num_classes)
+    x = layers.Dense(seed * seed * 4 * width, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.3)(x)  # the tutorial's LeakyReLU() default slope
+    x = layers.Reshape((seed, seed, 4 * width))(x)
+    for filters, stride in ((2 * width, 1), (width, 2)):
+        x = layers.Conv2DTranspose(filters, 5, strides=stride, padding="same",
+                                   use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.3)(x)
+    x = layers.Conv2DTranspose(c, 5, strides=2, padding="same", use_bias=False)(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return _model(inputs, images, name)
+
+
+def build_tutorial_discriminator(image_shape, width: int = 64,
+                                 num_classes: int | None = None, spectral_norm: bool = False,
+                                 name: str = "discriminator") -> keras.Model:
+    """The tutorial's discriminator: Conv w -> Conv 2w, 5x5 stride 2,
+    LeakyReLU and dropout 0.3, then a linear logit."""
+    h, w, c = _check_image_shape(image_shape)
+    inputs, x, labels = _discriminator_inputs((h, w, c), num_classes)
+    for filters in (width, 2 * width):
+        x = _sn(layers.Conv2D(filters, 5, strides=2, padding="same"), spectral_norm)(x)
+        x = layers.LeakyReLU(0.3)(x)
+        x = layers.Dropout(0.3)(x)
+    x = layers.Flatten()(x)
+    return _model(inputs, _discriminator_head(x, labels, num_classes, spectral_norm), name)
 
 
 def build_mlp_generator(latent_dim: int, output_shape, width: int = 128,
@@ -160,24 +213,26 @@ def build_mlp_generator(latent_dim: int, output_shape, width: int = 128,
 
 
 def build_mlp_discriminator(input_shape, width: int = 128, depth: int = 2,
-                            num_classes: int | None = None,
+                            num_classes: int | None = None, spectral_norm: bool = False,
                             name: str = "discriminator") -> keras.Model:
     """sample [and labels ()] -> logit (1,), LeakyReLU hidden layers."""
     inputs, x, labels = _discriminator_inputs(input_shape, num_classes)
     x = layers.Flatten()(x)
     for _ in range(depth):
-        x = layers.Dense(width)(x)
+        x = _sn(layers.Dense(width), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    return _model(inputs, _discriminator_head(x, labels, num_classes), name)
+    return _model(inputs, _discriminator_head(x, labels, num_classes, spectral_norm), name)
 
 
 def build_networks(arch: str, latent_dim: int, sample_shape, width: int,
                    depth: int = 2,
-                   num_classes: int | None = None) -> tuple[keras.Model, keras.Model]:
+                   num_classes: int | None = None,
+                   spectral_norm: bool = False) -> tuple[keras.Model, keras.Model]:
     """The (generator, discriminator) pair of `arch` for samples of `sample_shape`.
 
     `arch="auto"` picks the MLP for vectors (2D points) and DCGAN for images.
-    With `num_classes`, both networks also take int64 labels (conditional).
+    With `num_classes`, both networks also take int64 labels (conditional);
+    `spectral_norm` wraps the discriminator's weight layers.
     """
     sample_shape = tuple(int(s) for s in sample_shape)
     if arch == "auto":
@@ -187,8 +242,16 @@ def build_networks(arch: str, latent_dim: int, sample_shape, width: int,
             raise ValueError(f"arch 'dcgan' needs images (H, W, C), got {sample_shape}; "
                              "use arch 'mlp' for vectors")
         return (build_dcgan_generator(latent_dim, sample_shape, width, num_classes),
-                build_dcgan_discriminator(sample_shape, width, num_classes=num_classes))
+                build_dcgan_discriminator(sample_shape, width, num_classes=num_classes,
+                                          spectral_norm=spectral_norm))
+    if arch == "tutorial":
+        if len(sample_shape) != 3:
+            raise ValueError(f"arch 'tutorial' needs images (H, W, C), got {sample_shape}")
+        return (build_tutorial_generator(latent_dim, sample_shape, width, num_classes),
+                build_tutorial_discriminator(sample_shape, width, num_classes,
+                                             spectral_norm=spectral_norm))
     if arch == "mlp":
         return (build_mlp_generator(latent_dim, sample_shape, width, depth, num_classes),
-                build_mlp_discriminator(sample_shape, width, depth, num_classes))
-    raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")
+                build_mlp_discriminator(sample_shape, width, depth, num_classes,
+                                        spectral_norm=spectral_norm))
+    raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan, tutorial or mlp")

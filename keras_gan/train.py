@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,9 +61,26 @@ class TrainResult:
     step: int
 
 
+def learning_rate(value: float, schedule: str = "constant", decay_steps: int | None = None):
+    """`value`, or a schedule falling from it to 0 over `decay_steps` updates
+    of its optimizer ("linear" or "cosine"). Decaying the step size at the end
+    of training tightens what the generator makes (measured on the 2D
+    benchmark: benchmarks/results/toy_modes.md)."""
+    if schedule == "constant":
+        return value
+    if not decay_steps:
+        raise ValueError(f"lr_schedule {schedule!r} needs the number of steps")
+    if schedule == "linear":
+        return keras.optimizers.schedules.PolynomialDecay(value, decay_steps, 0.0)
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(value, decay_steps)
+    raise ValueError(f"unknown lr_schedule {schedule!r}; choose constant, linear or cosine")
+
+
 def make_optimizer(name: str, learning_rate: float, beta_1: float, beta_2: float):
     """One optimizer from explicit settings (beta_1 doubles as SGD momentum
-    and RMSprop rho, so each optimizer has one knob for its first moment)."""
+    and RMSprop rho, so each optimizer has one knob for its first moment);
+    `learning_rate` may be a schedule."""
     if name == "adam":
         return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
     if name == "sgd":
@@ -99,10 +117,16 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
     return run_dir
 
 
-def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None
-                ) -> keras.Model:
+def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
+                total_steps: int | None = None,
+                steps_per_execution: int | None = None) -> keras.Model:
     """The compiled GAN a config describes, for samples of `sample_shape`
-    (and `num_classes` classes, used by conditional variants)."""
+    (and `num_classes` classes, used by conditional variants); `total_steps`
+    (generator updates of the whole run) sizes a decaying `lr_schedule`."""
+    def lr(value, updates_per_step=1):
+        steps = total_steps * updates_per_step if total_steps else None
+        return learning_rate(value, cfg.lr_schedule, steps)
+
     if cfg.gan == VAE_NAME:  # the comparison baseline: same glue, one optimizer
         from keras_gan.vae import build_vae
 
@@ -110,26 +134,34 @@ def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None
         sigma = 0.1 if len(sample_shape) == 1 else 1.0
         vae = build_vae(cfg.arch, cfg.latent_dim, sample_shape, cfg.width, cfg.depth,
                         seed=cfg.seed, sigma=sigma)
-        vae.compile(make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
+        vae.compile(make_optimizer(cfg.optimizer, lr(cfg.g_lr), cfg.beta_1, cfg.beta_2),
                     jit_compile=cfg.jit_compile)
         return vae
     if not _conditional(cfg):
         num_classes = None
     generator, discriminator = build_networks(cfg.arch, cfg.latent_dim, sample_shape,
-                                              cfg.width, cfg.depth, num_classes)
+                                              cfg.width, cfg.depth, num_classes,
+                                              spectral_norm=cfg.spectral_norm)
     # A variant whose discriminator sees something other than one sample
     # (PacGAN: packs of samples along channels) says what it needs.
     d_shape = get_gan(cfg.gan).cls.discriminator_input_shape(sample_shape)
     if d_shape != tuple(sample_shape):
         _, discriminator = build_networks(cfg.arch, cfg.latent_dim, d_shape, cfg.width,
-                                          cfg.depth, num_classes)
+                                          cfg.depth, num_classes,
+                                          spectral_norm=cfg.spectral_norm)
     gan = build_gan(cfg.gan, generator, discriminator, latent_dim=cfg.latent_dim,
                     d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed,
-                    num_classes=num_classes, ema_decay=cfg.ema_decay or None)
+                    num_classes=num_classes, ema_decay=cfg.ema_decay or None,
+                    instance_noise=cfg.instance_noise, label_smoothing=cfg.label_smoothing,
+                    label_noise=cfg.label_noise, anneal_steps=cfg.anneal_steps,
+                    augment=cfg.augment or None)
     gan.compile(
-        d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1, cfg.beta_2),
-        g_optimizer=make_optimizer(cfg.optimizer, cfg.g_lr, cfg.beta_1, cfg.beta_2),
+        # The D optimizer takes d_steps updates per step.
+        d_optimizer=make_optimizer(cfg.optimizer, lr(cfg.d_lr, cfg.d_steps), cfg.beta_1,
+                                   cfg.beta_2),
+        g_optimizer=make_optimizer(cfg.optimizer, lr(cfg.g_lr), cfg.beta_1, cfg.beta_2),
         jit_compile=cfg.jit_compile,
+        steps_per_execution=steps_per_execution or cfg.steps_per_execution,
     )
     return gan
 
@@ -193,10 +225,14 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
     else:
         steps_per_epoch = max(1, info.num_examples // fit_batch)
 
-    gan = build_model(cfg, info.shape, info.num_classes)
+    total = cfg.epochs * steps_per_epoch
+    # Keras runs whole executions: an epoch (or a resumed part of one) must be
+    # a multiple of the steps per execution, so take the largest divisor.
+    per_call = math.gcd(cfg.steps_per_execution, steps_per_epoch)
+    gan = build_model(cfg, info.shape, info.num_classes, total_steps=total,
+                      steps_per_execution=per_call)
     (run_dir / "data.json").write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
     step = restore_checkpoint(gan, run_dir / "checkpoints") if cfg.resume else 0
-    total = cfg.epochs * steps_per_epoch
     if step >= total:
         print(f"{run_dir} is already trained to step {step} of {total}; "
               "raise --epochs to train further")

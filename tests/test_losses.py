@@ -24,6 +24,26 @@ def test_minimax_d_loss_by_hand():
     assert value(losses.minimax_d_loss(REAL, FAKE)) == pytest.approx(expected, rel=1e-6)
 
 
+def test_one_sided_label_smoothing_by_hand():
+    # Real target 0.9: -[0.9 log D(x) + 0.1 log(1 - D(x))]; fakes unchanged.
+    real = -0.5 * (0.9 * math.log(1 / 2) + 0.1 * math.log(1 / 2)
+                   + 0.9 * math.log(3 / 4) + 0.1 * math.log(1 / 4))
+    fake = -0.5 * (math.log(3 / 4) + math.log(1 / 2))
+    got = value(losses.minimax_d_loss(REAL, FAKE, label_smoothing=0.1))
+    assert got == pytest.approx(real + fake, rel=1e-6)
+    # per-example amounts (noisy labels): 0 for the first, 0.5 for the second
+    per_example = np.array([[0.0], [0.5]], np.float32)
+    real = -0.5 * (math.log(1 / 2) + 0.5 * math.log(3 / 4) + 0.5 * math.log(1 / 4))
+    got = value(losses.minimax_d_loss(REAL, FAKE, label_smoothing=per_example))
+    assert got == pytest.approx(real + fake, rel=1e-6)
+    # least squares: target 1 - 0.5 for real [1, 3] -> (0.5^2 + 2.5^2) / 2
+    ls = losses.least_squares_d_loss(np.array([[1.0], [3.0]], np.float32),
+                                     np.zeros((2, 1), np.float32), label_smoothing=0.5)
+    assert value(ls) == pytest.approx(0.5 * (0.25 + 6.25) / 2)
+    assert [n for n, f in losses.LOSSES.items() if f.smoothable] == [
+        "minimax", "non_saturating", "least_squares"]
+
+
 def test_minimax_g_loss_is_log_one_minus_d():
     expected = 0.5 * (math.log(1 - 1 / 4) + math.log(1 - 1 / 2))
     assert value(losses.minimax_g_loss(FAKE)) == pytest.approx(expected, rel=1e-6)

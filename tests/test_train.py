@@ -201,3 +201,33 @@ def test_the_vae_baseline_trains_through_the_same_glue(tmp_path):
     generator = keras.saving.load_model(tmp_path / "vae" / "generator.keras")
     assert generator.inputs[0].name == "z" and generator.outputs[0].shape[1:] == (28, 28, 1)
     assert read_checkpoint_step(tmp_path / "vae" / "checkpoints") == 3
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_lr_schedule_decays_to_zero_over_the_run(schedule):
+    cfg = TrainConfig(dataset="ring", gan="nsgan", lr_schedule=schedule, d_steps=2,
+                      d_lr=1e-3, g_lr=2e-3, width=8)
+    gan = build_model(cfg, (2,), total_steps=100)
+    # .learning_rate is the current value; the schedule itself is _learning_rate
+    g_lr, d_lr = gan.g_optimizer._learning_rate, gan.d_optimizer._learning_rate
+    assert isinstance(g_lr, keras.optimizers.schedules.LearningRateSchedule)
+    assert float(g_lr(0)) == pytest.approx(2e-3)
+    half = 1e-3 if schedule == "linear" else 2e-3 * 0.5 * (1 + np.cos(np.pi / 2))
+    assert float(g_lr(50)) == pytest.approx(half, rel=1e-5)
+    assert float(g_lr(100)) == pytest.approx(0.0, abs=1e-9)
+    # the discriminator takes d_steps = 2 updates per step: it decays over 200
+    assert float(d_lr(100)) == pytest.approx(float(g_lr(50)) / 2, rel=1e-5)
+    assert float(d_lr(200)) == pytest.approx(0.0, abs=1e-9)
+    constant = build_model(cfg.replace(lr_schedule="constant"), (2,), total_steps=100)
+    assert float(constant.g_optimizer.learning_rate) == pytest.approx(2e-3)
+
+
+def test_steps_per_execution_trains_the_same_steps_and_checkpoints(tmp_path):
+    # 10 steps per epoch, 4 per execution: checkpoints at the first call past
+    # each multiple of checkpoint_every (5), and the same weights as 1 per call.
+    one = train(toy_cfg(tmp_path, "one"))
+    many = train(toy_cfg(tmp_path, "many", steps_per_execution=4))
+    assert many.step == one.step == 20
+    assert read_checkpoint_step(tmp_path / "many" / "checkpoints") == 20
+    for a, b in zip(weights_of(one.model), weights_of(many.model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -73,19 +73,22 @@ class UnrolledGAN(GAN):
         state = [tf.convert_to_tensor(v) for v in self.discriminator.non_trainable_variables]
         with tf.GradientTape() as tape:
             fake = self.generate(z, labels, training=True)
+            # Tricks (noise, DiffAugment) drawn once and shared by the unrolled
+            # steps and the final critic call, as D's own step would see them.
+            seen_real, seen_fake = self.perturb(real), self.perturb(fake)
             for _ in range(self.unroll_steps):
                 # Recorded by the outer tape: theta_D^{k+1} depends on theta_G
                 # through `fake`, and that is the path the gradient takes.
                 with tf.GradientTape() as inner:
                     inner.watch(d_vars)
-                    real_logits, state = self._critic(d_vars, state, real, labels)
-                    fake_logits, state = self._critic(d_vars, state, fake, labels)
+                    real_logits, state = self._critic(d_vars, state, seen_real, labels)
+                    fake_logits, state = self._critic(d_vars, state, seen_fake, labels)
                     d_loss = self.discriminator_loss(real_logits, fake_logits, real=real,
                                                      fake=fake, labels=labels)
                 grads = inner.gradient(d_loss, d_vars)
                 d_vars = [v if g is None else v - ops.cast(lr, v.dtype) * g
                           for v, g in zip(d_vars, grads, strict=True)]
-            fake_logits, _ = self._critic(d_vars, state, fake, labels)
+            fake_logits, _ = self._critic(d_vars, state, seen_fake, labels)
             loss = self.generator_loss(fake_logits, fake=fake)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
         grads = tape.gradient(scaled, variables)

@@ -1,0 +1,217 @@
+"""The demo's page and command line: `python -m demo` or `keras-gan demo`.
+
+The page is thin wiring: each button calls a `demo.service.Service` method
+and turns its `DemoError` into `gr.Error`, which gradio shows as a message
+in the page (other exceptions show as a bare "Error", never a traceback).
+gradio is imported when the page is built, not when this module is.
+
+API (gradio_client): `/sample` (model, seed, n, truncation, class) -> PNG,
+`/interpolate` (model, seed_a, seed_b, steps, method, class_a, class_b) ->
+(strip PNG, GIF).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import signal
+import sys
+
+from demo.models import DEFAULT_MODELS, DemoError, Model, card_markdown
+from demo.service import ALL_CLASSES, MAX_SEED, MAX_TRUNCATION, METHODS, Limits, Service
+
+DEFAULT_IMAGES, DEFAULT_POINTS, DEFAULT_STEPS = 16, 512, 10
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    parser.add_argument("--models", default=str(DEFAULT_MODELS), metavar="DIR",
+                        help="folder of exported models; each sub-folder with a "
+                             "generator.onnx is served (default: the repository's "
+                             "saved_models/)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default: 127.0.0.1, this machine only; "
+                             "0.0.0.0 serves the network)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--max-images", type=_positive_int, default=defaults.max_images,
+                        help=f"most images one request may ask for "
+                             f"(default: {defaults.max_images})")
+    parser.add_argument("--max-points", type=_positive_int, default=defaults.max_points,
+                        help=f"most points one request to a 2D model may ask for "
+                             f"(default: {defaults.max_points})")
+    parser.add_argument("--max-steps", type=_positive_int, default=defaults.max_steps,
+                        help=f"most interpolation steps (default: {defaults.max_steps})")
+    parser.add_argument("--concurrency", type=_positive_int, default=2,
+                        help="requests run at once; the rest wait in the queue "
+                             "(default: 2)")
+
+
+def build_app(service: Service, concurrency: int = 2):
+    """The gradio Blocks of the page, its queue set up; not launched."""
+    # A local demo has no business phoning home (and CI has no network).
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    def refusing(fn):
+        @functools.wraps(fn)
+        def wrapper(*args):
+            try:
+                return fn(*args)
+            except DemoError as e:  # the user's request, not a bug: no traceback
+                raise gr.Error(str(e), print_exception=False) from None
+        return wrapper
+
+    limits = service.limits
+    first = service.model(service.names[0])
+    # The slider's own bound must admit every model's cap (API calls are
+    # checked against it); switching models narrows it in the page.
+    most = max(limits.max_samples(m) for m in service.models.values())
+
+    def classes(model: Model, allow_all: bool):
+        pairs = [(name if name == str(i) else f"{i}: {name}", str(i))
+                 for i, name in enumerate(model.class_names)]
+        return [("all, in turn", ALL_CLASSES)] * allow_all + pairs
+
+    def count_widget(model: Model) -> dict:
+        most = limits.max_samples(model)
+        return dict(maximum=most,
+                    value=min(most, DEFAULT_POINTS if model.points else DEFAULT_IMAGES),
+                    label="number of points" if model.points else "number of images")
+
+    def on_model(name):
+        model = service.model(name)
+        return (card_markdown(model), gr.update(**count_widget(model)),
+                gr.update(choices=classes(model, True), value=ALL_CLASSES,
+                          visible=model.conditional),
+                *[gr.update(choices=classes(model, False), value="0",
+                            visible=model.conditional)] * 2)
+
+    def on_sample(model, seed, n, truncation, label):
+        return str(service.sample(model, seed, n, truncation, label))
+
+    def on_interpolate(model, seed_a, seed_b, steps, method, class_a, class_b):
+        png, gif = service.interpolate(model, seed_a, seed_b, steps, method, class_a,
+                                       class_b)
+        return str(png), str(gif)
+
+    random_seed = f"() => Math.floor(Math.random() * {MAX_SEED + 1})"  # in the browser
+
+    with gr.Blocks(title="keras-gan demo", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as app:
+        gr.Markdown("# keras-gan demo\nSample and interpolate the latent space of "
+                    "generators exported by `keras-gan export`, run by ONNX Runtime. "
+                    "The same seed gives the same picture here, in Keras and in the "
+                    "SavedModel.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                model = gr.Dropdown(service.names, value=first.name, label="model",
+                                    elem_id="model")
+                with gr.Tabs():
+                    with gr.Tab("Sample", elem_id="sample-tab"):
+                        with gr.Row():
+                            seed = gr.Number(0, label="seed", info=f"0 to {MAX_SEED}",
+                                             elem_id="seed")
+                            dice = gr.Button("random seed", size="sm", scale=0, min_width=120)
+                        count = gr.Slider(minimum=1, step=1, elem_id="count",
+                                          **{**count_widget(first), "maximum": most})
+                        truncation = gr.Slider(
+                            0, MAX_TRUNCATION, value=0, step=0.05, label="truncation",
+                            info="redraw latents beyond ±t: cleaner, less varied (0 = off)")
+                        label = gr.Dropdown(classes(first, True), value=ALL_CLASSES,
+                                            label="class", visible=first.conditional,
+                                            allow_custom_value=True, elem_id="class")
+                        generate = gr.Button("Generate", variant="primary",
+                                             elem_id="generate")
+                        picture = gr.Image(label="samples", type="filepath", format="png",
+                                           interactive=False, elem_id="samples",
+                                           buttons=["download", "fullscreen"])
+                    with gr.Tab("Interpolate", elem_id="interpolate-tab"):
+                        with gr.Row():
+                            seed_a = gr.Number(0, label="seed A", elem_id="seed-a")
+                            dice_a = gr.Button("random", size="sm", scale=0, min_width=90)
+                            seed_b = gr.Number(1, label="seed B", elem_id="seed-b")
+                            dice_b = gr.Button("random", size="sm", scale=0, min_width=90)
+                        with gr.Row():
+                            class_a = gr.Dropdown(classes(first, False), value="0",
+                                                  label="class A", allow_custom_value=True,
+                                                  visible=first.conditional, elem_id="class-a")
+                            class_b = gr.Dropdown(classes(first, False), value="0",
+                                                  label="class B", allow_custom_value=True,
+                                                  visible=first.conditional, elem_id="class-b")
+                        steps = gr.Slider(2, limits.max_steps, value=min(DEFAULT_STEPS,
+                                                                         limits.max_steps),
+                                          step=1, label="steps", elem_id="steps")
+                        method = gr.Radio(list(METHODS), value="slerp", label="path",
+                                          info="slerp follows the sphere Gaussian latents "
+                                               "live near; lerp cuts through it")
+                        go = gr.Button("Interpolate", variant="primary",
+                                       elem_id="interpolate")
+                        strip = gr.Image(label="path", type="filepath", format="png",
+                                         interactive=False, elem_id="strip",
+                                         buttons=["download", "fullscreen"])
+                        gif = gr.Image(label="animation (GIF)", type="filepath",
+                                       interactive=False, elem_id="gif",
+                                       buttons=["download"])
+            with gr.Column(scale=2):
+                card = gr.Markdown(card_markdown(first), elem_id="card")
+
+        model.change(on_model, model, [card, count, label, class_a, class_b],
+                     queue=False, api_visibility="private")
+        for button, target in ((dice, seed), (dice_a, seed_a), (dice_b, seed_b)):
+            button.click(None, None, target, js=random_seed, api_visibility="private")
+        generate.click(refusing(on_sample), [model, seed, count, truncation, label],
+                       picture, api_name="sample")
+        go.click(refusing(on_interpolate),
+                 [model, seed_a, seed_b, steps, method, class_a, class_b], [strip, gif],
+                 api_name="interpolate")
+    app.queue(default_concurrency_limit=concurrency)
+    return app
+
+
+def start(service: Service, host: str = "127.0.0.1", port: int = 7860,
+          concurrency: int = 2) -> None:
+    """Builds the page and serves it until interrupted."""
+    app = build_app(service, concurrency)
+    # allowed_paths stays gradio's default: of our files it serves only those the
+    # buttons return (the outputs, in a temporary folder), never the models.
+    app.launch(server_name=host, server_port=port)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Runs the demo until interrupted; 2 with a message if it cannot start."""
+    try:
+        limits = Limits(args.max_images, args.max_points, args.max_steps)
+        service = Service.from_folder(args.models, limits)
+    except DemoError as e:
+        print(f"keras-gan demo: error: {e}", file=sys.stderr)
+        return 2
+    for note in service.skipped:
+        print(f"keras-gan demo: skipping {note}", file=sys.stderr)
+    print(f"Serving {', '.join(service.names)} from {args.models}", flush=True)
+    # SIGTERM (`kill`, a service manager) stops it like Ctrl+C: gradio closes
+    # and the outputs folder is removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        start(service, args.host, args.port, args.concurrency)
+    except OSError as e:  # gradio's "Cannot find empty port", a bad --host
+        print(f"keras-gan demo: error: cannot serve on {args.host}:{args.port}: {e}",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m demo",
+        description="Serve exported generators in a web page: sampling and "
+                    "interpolation on ONNX Runtime.")
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))

@@ -1,0 +1,170 @@
+"""The models the demo serves and their cards.
+
+`load_models(folder)` loads every sub-folder of `folder` that holds a
+`generator.onnx` (others, like `digit-classifier/`, are not generators and
+are passed over) with `export.runtime.OnnxGenerator`; `card_markdown(model)`
+renders the card (`model.json`) for the model panel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from export.runtime import GeneratorError, OnnxGenerator
+
+# The repository's shipped models, found from this file so that `python -m
+# demo` works from any working directory of a checkout.
+DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "saved_models"
+GENERATOR_FILE = "generator.onnx"
+CARD_FILE = "model.json"
+
+
+class DemoError(ValueError):
+    """A request or a setup the demo refuses; the message is shown as it is."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One served generator: its folder name, runtime and card."""
+
+    name: str
+    folder: Path
+    generator: OnnxGenerator
+    card: dict
+
+    @property
+    def points(self) -> bool:
+        """True for 2D toy models (outputs (N, 2)): shown as scatter plots."""
+        return len(self.generator.output_shape) == 1
+
+    @property
+    def conditional(self) -> bool:
+        return self.generator.conditional
+
+    @property
+    def class_names(self) -> list[str]:
+        """One name per class ([] for unconditional models)."""
+        if not self.conditional:
+            return []
+        names = self.card.get("class_names") or self.generator.class_names or []
+        n = self.generator.num_classes
+        return [str(c) for c in names] if len(names) == n else [str(i) for i in range(n)]
+
+
+def load_models(folder, max_batch: int) -> tuple[dict[str, Model], list[str]]:
+    """The generators under `folder`, by folder name, and notes on the folders
+    that hold a generator.onnx but could not be loaded (the demo serves the
+    rest rather than not starting). `max_batch` is the largest batch one
+    request may run.
+
+    Raises DemoError when `folder` is missing or holds no loadable generator.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DemoError(f"no models folder at {folder}: pass --models DIR, a folder of "
+                        f"`keras-gan export` outputs")
+    models, skipped = {}, []
+    for sub in sorted(p for p in folder.iterdir() if (p / GENERATOR_FILE).is_file()):
+        try:
+            generator = OnnxGenerator(sub / GENERATOR_FILE, max_images=max_batch)
+            card = _read_card(sub)
+        except (GeneratorError, DemoError) as e:
+            skipped.append(f"{sub.name}: {e}")
+            continue
+        # The runtime's metadata (the card's copy inside the ONNX file) fills in
+        # a missing model.json, so a bare generator.onnx still gets a panel.
+        card = {**generator.metadata, "name": sub.name, **card}
+        models[sub.name] = Model(sub.name, sub, generator, card)
+    if not models:
+        problems = "".join(f"\n  {s}" for s in skipped)
+        raise DemoError(f"no loadable {GENERATOR_FILE} in the sub-folders of {folder}: "
+                        f"export one with `keras-gan export RUN --out {folder}/NAME`"
+                        f"{problems}")
+    return models, skipped
+
+
+def _read_card(folder: Path) -> dict:
+    path = folder / CARD_FILE
+    if not path.is_file():
+        return {}
+    try:
+        card = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DemoError(f"{path} is not a readable JSON card: {e}") from None
+    if not isinstance(card, dict):
+        raise DemoError(f"{path} is not a JSON object")
+    return card
+
+
+# -- the model panel -------------------------------------------------------------
+
+
+def card_markdown(model: Model) -> str:
+    """The card as Markdown: what the model is, what it was trained on and for
+    how long, and what it scores."""
+    card, g = model.card, model.generator
+    lines = [f"### {model.name}"]
+    what = f"**{card['gan']}**" if card.get("gan") else "A generator"
+    if card.get("dataset"):
+        what += f" trained on **{card['dataset']}**"
+    if card.get("steps"):
+        what += f" for **{card['steps']:,} steps**"
+    if card.get("train_seconds"):
+        what += f" ({_duration(card['train_seconds'])})"
+    lines.append(what + ".")
+    shape = "×".join(str(s) for s in g.output_shape)
+    output = "2D points" if model.points else f"{shape} images"
+    classes = (f"conditional on {g.num_classes} classes ({', '.join(model.class_names)})"
+               if model.conditional else "unconditional")
+    lines.append(f"\n- output: {output}, {classes}\n- latent: {g.latent_dim} dims, "
+                 f"z ~ N(0, I)\n- runs on: ONNX Runtime, {g.provider}")
+    if card.get("fp16_max_abs_error") is not None:
+        lines.append(f"- fp16 copy: max abs error {card['fp16_max_abs_error']:.2g} vs fp32")
+    scores = _flatten(card.get("metrics") or {})
+    if scores:
+        lines.append("\n**Scores** (from the card)\n\n| metric | value |\n|---|---|")
+        lines += [f"| {k} | {v} |" for k, v in scores]
+    else:
+        lines.append("\nNo scores on the card yet: `keras-gan eval` measures them.")
+    config = _flatten(card.get("training_config") or {})
+    if config:
+        lines.append("\n<details><summary>Training config</summary>\n\n"
+                     "| option | value |\n|---|---|")
+        lines += [f"| {k} | {v} |" for k, v in config]
+        lines.append("\n</details>")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _flatten(values: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(key, shown value) rows; nested dicts become dotted keys, long lists
+    (per-class fractions) are left out of the table."""
+    rows = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flatten(value, name + ".")
+        elif isinstance(value, list):
+            if len(value) <= 4:
+                rows.append((name, ", ".join(_show(v) for v in value)))
+        else:
+            rows.append((name, _show(value)))
+    return rows
+
+
+def _show(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")  # one table cell

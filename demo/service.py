@@ -1,0 +1,278 @@
+"""The demo's requests, without gradio: validation, sampling, interpolation.
+
+The functions take plain values (what the page's widgets send: numbers may
+come as floats, classes as strings) and either return pictures or raise
+`DemoError` with a message for the page. `Service` holds the loaded models,
+the caps and an outputs folder, and writes the files the page offers for
+download. `demo.app` only wires these to widgets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from demo import render
+from demo.models import DemoError, Model, load_models
+from export.runtime import MIN_TRUNCATION, GeneratorError
+
+MAX_SEED = 2**32 - 1  # what the random-seed button draws from; any seed in it is valid
+MAX_TRUNCATION = 4.0  # beyond ~4 almost no N(0, 1) draw is redrawn: no truncation
+METHODS = ("slerp", "lerp")
+ALL_CLASSES = "all"  # sample one image of each class in turn (conditional models)
+CLOUD = 512  # samples drawn behind a 2D interpolation path, to show the distribution
+OUTPUT_TTL_S = 3600  # gradio copies outputs to its own cache; ours go after an hour
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one request: they bound its time and memory."""
+
+    max_images: int = 64
+    max_points: int = 1024  # 2D models: a sample is a point, cheap, and few show nothing
+    max_steps: int = 32
+
+    def __post_init__(self):
+        for name in ("max_images", "max_points", "max_steps"):
+            if not getattr(self, name) >= 1:
+                raise DemoError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_steps < 2:
+            raise DemoError(f"max_steps must be at least 2, got {self.max_steps}")
+
+    @property
+    def max_batch(self) -> int:
+        """The largest batch a request runs (the runtime's own cap)."""
+        return max(self.max_images, self.max_points, self.max_steps, CLOUD)
+
+    def max_samples(self, model: Model) -> int:
+        return self.max_points if model.points else self.max_images
+
+
+# -- validation --------------------------------------------------------------------
+
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def whole_number(value, what: str, lo: int, hi: int) -> int:
+    """`value` as an int in [lo, hi]; floats are fine if whole (a Number widget
+    sends 3.0), anything else is refused rather than rounded."""
+    if value is None or value == "":
+        raise DemoError(f"{what} is empty: enter a whole number from {lo} to {hi}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DemoError(f"{what} must be a whole number, got {value!r}")
+    if not math.isfinite(value) or value != math.floor(value):
+        raise DemoError(f"{what} must be a whole number, got {_show(value)}")
+    if not lo <= value <= hi:
+        raise DemoError(f"{what} must be between {lo} and {hi}, got {_show(value)}")
+    return int(value)
+
+
+def check_seed(value, what: str = "seed") -> int:
+    return whole_number(value, what, 0, MAX_SEED)
+
+
+def check_truncation(value) -> float | None:
+    """0 (or None) means no truncation; else a float in [0.1, 4]."""
+    if value is None or value == "" or (not isinstance(value, bool) and value == 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise DemoError(f"truncation must be a number, got {value!r}")
+    if not MIN_TRUNCATION <= value <= MAX_TRUNCATION:  # also refuses NaN
+        raise DemoError(f"truncation must be 0 (off) or between {MIN_TRUNCATION} and "
+                        f"{MAX_TRUNCATION:g}, got {_show(value)}")
+    return float(value)
+
+
+def check_method(value) -> str:
+    if value not in METHODS:
+        raise DemoError(f"method must be 'slerp' or 'lerp', got {value!r}")
+    return value
+
+
+def check_class(model: Model, value, allow_all: bool):
+    """The class index for `value` (an index, as int or text, or a class name);
+    None for ALL_CLASSES (one image per class in turn) and for unconditional
+    models, which ignore it."""
+    if not model.conditional:
+        return None
+    names = model.class_names
+    if value is None or value == "" or value == ALL_CLASSES:
+        if allow_all:
+            return None
+        if value in (None, ""):
+            return 0  # the first class, like an untouched picker
+        raise DemoError("interpolation needs one class for each end, not 'all'")
+    if isinstance(value, str) and value in names:  # a name ("7", or "cat")
+        return names.index(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            and 0 <= value < len(names)):
+        return int(value)
+    raise DemoError(f"class must be one of {', '.join(names)} (or an index 0 to "
+                    f"{len(names) - 1}) for {model.name}, got {value!r}")
+
+
+# -- requests ----------------------------------------------------------------------
+
+
+def sample(model: Model, n, seed, truncation=0, label=ALL_CLASSES,
+           limits: Limits | None = None) -> np.ndarray:
+    """n samples of `model` from `seed`: a uint8 RGB grid of images, or a
+    scatter plot for 2D models."""
+    limits = limits or Limits()
+    n = whole_number(n, "the number of samples" if model.points else "the number of images",
+                     1, limits.max_samples(model))
+    seed, truncation = check_seed(seed), check_truncation(truncation)
+    label = check_class(model, label, allow_all=True)
+    try:
+        out = model.generator.sample(n, seed=seed, truncation=truncation, labels=label)
+    except GeneratorError as e:
+        raise DemoError(str(e)) from None
+    return render.scatter(out) if model.points else render.grid(out)
+
+
+def interpolation(model: Model, seed_a, seed_b, steps, method="slerp", class_a=None,
+                  class_b=None, limits: Limits | None = None):
+    """The path from seed_a's latent to seed_b's in `steps` steps.
+
+    Returns (strip, frames): one uint8 RGB picture of the whole path (a row
+    of images, or the path drawn over the model's 2D distribution) and one
+    uint8 RGB frame per step for a GIF. Conditional models switch from
+    class_a to class_b halfway (classes are discrete); class_b defaults to
+    class_a.
+    """
+    limits = limits or Limits()
+    seed_a, seed_b = check_seed(seed_a, "seed A"), check_seed(seed_b, "seed B")
+    steps = whole_number(steps, "steps", 2, limits.max_steps)
+    method = check_method(method)
+    a = check_class(model, class_a, allow_all=False)
+    b = check_class(model, class_b, allow_all=False) if class_b not in (None, "") else a
+    labels = None if a is None else (a, b)
+    g = model.generator
+    try:
+        path = g.interpolate(seed_a, seed_b, steps, method=method, labels=labels)
+        cloud = g.sample(CLOUD, seed=seed_a, labels=a) if model.points else None
+    except GeneratorError as e:
+        raise DemoError(str(e)) from None
+    ts = np.linspace(0.0, 1.0, steps)
+    if model.points:
+        bound = render.nice_bound(cloud, path)
+        strip = render.scatter(cloud, bound, path=path)
+        frames = [render.scatter(cloud, bound, size=360, path=path[:i + 1], current=p)
+                  for i, p in enumerate(path)]
+    else:
+        strip = render.grid(path, cols=steps)
+        frames = list(render.to_rgb(render.upscale(path, render.GIF_TILE)))
+    return strip, [render.with_progress(f, t) for f, t in zip(frames, ts, strict=True)]
+
+
+# -- the service -------------------------------------------------------------------
+
+
+class Service:
+    """The loaded models, the caps and the folder of files offered for download.
+
+    Args:
+        models: name -> Model, e.g. from `load_models`.
+        limits: the caps on a request.
+        outputs: where PNGs and GIFs are written (default: a new temporary
+            folder, removed when the service goes); gradio copies them into
+            its cache, so files older than OUTPUT_TTL_S are deleted.
+    """
+
+    def __init__(self, models: dict[str, Model], limits: Limits | None = None,
+                 outputs=None, skipped: list[str] | None = None):
+        if not models:
+            raise DemoError("no models to serve")
+        self.models, self.limits, self.skipped = models, limits or Limits(), skipped or []
+        if outputs is None:
+            outputs = tempfile.mkdtemp(prefix="keras-gan-demo-")
+            weakref.finalize(self, shutil.rmtree, outputs, True)
+        self.outputs = Path(outputs)
+        self.outputs.mkdir(parents=True, exist_ok=True)
+        self._pruned = time.monotonic()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_folder(cls, folder, limits: Limits | None = None, outputs=None) -> Service:
+        limits = limits or Limits()
+        models, skipped = load_models(folder, max_batch=limits.max_batch)
+        return cls(models, limits, outputs, skipped)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def model(self, name) -> Model:
+        if name not in self.models:
+            raise DemoError(f"unknown model {name!r}; this demo serves "
+                            f"{', '.join(self.models)}")
+        return self.models[name]
+
+    def sample(self, name, seed, n, truncation=0, label=ALL_CLASSES) -> Path:
+        """The sample picture, written as a PNG; returns its path."""
+        model = self.model(name)
+        picture = sample(model, n, seed, truncation, label, self.limits)
+        t = check_truncation(truncation)
+        c = check_class(model, label, allow_all=True)
+        stem = (f"{model.name}_seed{check_seed(seed)}_n{int(n)}" + (f"_t{t:g}" if t else "")
+                + (f"_class{c}" if c is not None else ""))
+        return self._write(stem + ".png", lambda p: render.save_png(picture, p))
+
+    def interpolate(self, name, seed_a, seed_b, steps, method="slerp", class_a=None,
+                    class_b=None) -> tuple[Path, Path]:
+        """The path as a PNG strip and a GIF; returns both paths."""
+        model = self.model(name)
+        strip, frames = interpolation(model, seed_a, seed_b, steps, method, class_a,
+                                      class_b, self.limits)
+        a = check_class(model, class_a, allow_all=False)
+        b = check_class(model, class_b, allow_all=False) if class_b not in (None, "") else a
+        stem = (f"{model.name}_{method}_{int(seed_a)}-{int(seed_b)}_{int(steps)}steps"
+                + (f"_class{a}-{b}" if a is not None else ""))
+        png = self._write(stem + ".png", lambda p: render.save_png(strip, p))
+        gif = self._write(stem + ".gif", lambda p: render.save_gif(frames, p))
+        return png, gif
+
+    def _write(self, name: str, write) -> Path:
+        """Writes through a temporary name and renames, so that a request for
+        the same picture at the same time never reads a half-written file.
+        Names come from the (validated) request: the same request, the same file."""
+        path = self.outputs / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        fd, tmp = tempfile.mkstemp(dir=self.outputs, suffix=path.suffix)
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        self._prune()
+        return path
+
+    def _prune(self) -> None:
+        with self._lock:  # at most one sweep a minute, whatever the concurrency
+            if time.monotonic() - self._pruned < 60:
+                return
+            self._pruned = time.monotonic()
+        cutoff = time.time() - OUTPUT_TTL_S
+        for f in self.outputs.iterdir():
+            try:
+                if f.stat().st_mtime < cutoff:
+                    f.unlink()
+            except OSError:  # removed by another sweep meanwhile
+                pass

@@ -1,0 +1,126 @@
+"""Training tricks any GAN variant can switch on: pure functions of tensors.
+
+- Instance noise (Arjovsky & Bottou 2017; Sonderby et al. 2017): Gaussian
+  noise on everything the discriminator sees, real and fake. Two
+  distributions with disjoint supports have a perfect discriminator and a
+  useless generator gradient; convolving both with the same noise makes the
+  supports overlap, and the noise is annealed to 0 so the target is exact in
+  the end.
+- One-sided label smoothing and noisy labels (Salimans et al. 2016): real
+  targets 1 - s (minus a per-example uniform jitter) instead of 1, so D is
+  penalised for over-confidence on real data; fakes keep target 0.
+- DiffAugment (Zhao et al. 2020): the same kind of random, differentiable
+  augmentation on real and fake images, in the discriminator AND generator
+  updates, so D cannot memorise a small data set and G is not pushed to
+  produce augmented images.
+
+`GAN` applies them (its `perturb` hook and `discriminator_loss`); the
+schedule is `anneal`. Spectral normalization is a network option
+(`keras_gan.networks`, `spectral_norm=True`).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_gan.config import AUGMENTATIONS
+
+
+def anneal(step, anneal_steps: int):
+    """Scale of the annealed tricks at generator step `step`: 1 falling
+    linearly to 0 at `anneal_steps` (constant 1 when `anneal_steps` is 0)."""
+    if not anneal_steps:
+        return ops.convert_to_tensor(1.0, "float32")
+    frac = ops.cast(step, "float32") / float(anneal_steps)
+    return ops.maximum(1.0 - frac, 0.0)
+
+
+def instance_noise(x, stddev, seed):
+    """x + N(0, stddev^2), noise drawn in float32 and cast to x's dtype."""
+    noise = keras.random.normal(ops.shape(x), stddev=1.0, seed=seed)
+    return x + ops.cast(stddev * noise, x.dtype)
+
+
+def parse_augment(policy) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); '' or None -> ()."""
+    if not policy:
+        return ()
+    names = tuple(p.strip() for p in str(policy).split(",") if p.strip())
+    bad = [n for n in names if n not in AUGMENTATIONS]
+    if bad:
+        raise ValueError(f"unknown augmentation(s) {bad}; choose from {', '.join(AUGMENTATIONS)}")
+    return names
+
+
+def _uniform(batch, seed, low=0.0, high=1.0):
+    return keras.random.uniform((batch, 1, 1, 1), low, high, seed=seed)
+
+
+def augment_color(x, seed):
+    """Random brightness, saturation and contrast per image (x in [-1, 1])."""
+    b = ops.shape(x)[0]
+    x = x + ops.cast(_uniform(b, seed, -0.5, 0.5), x.dtype)  # brightness
+    mean_c = ops.mean(x, axis=-1, keepdims=True)
+    x = (x - mean_c) * ops.cast(_uniform(b, seed, 0.0, 2.0), x.dtype) + mean_c  # saturation
+    mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+    return (x - mean) * ops.cast(_uniform(b, seed, 0.5, 1.5), x.dtype) + mean  # contrast
+
+
+def _shifted_index(size, shift):
+    """(B, size) source indices of a shift; -1 where the pixel comes from outside."""
+    pos = ops.arange(size)[None, :] - shift[:, None]
+    return ops.where((pos >= 0) & (pos < size), pos, -1)
+
+
+def augment_translation(x, seed, ratio: float = 0.125):
+    """Shift each image by up to `ratio` of its size, filling with 0 (mid-grey)."""
+    b, h, w = ops.shape(x)[0], x.shape[1], x.shape[2]
+    sy, sx = (int(h * ratio + 0.5), int(w * ratio + 0.5))
+    dy = keras.random.randint((b,), -sy, sy + 1, seed=seed)
+    dx = keras.random.randint((b,), -sx, sx + 1, seed=seed)
+    iy, ix = _shifted_index(h, dy), _shifted_index(w, dx)  # (B, H), (B, W)
+    # Gather rows then columns; indices of -1 read a clamped pixel and are
+    # masked to 0 afterwards. Gathers are differentiable in x.
+    rows = ops.take_along_axis(x, ops.maximum(iy, 0)[:, :, None, None], axis=1)
+    out = ops.take_along_axis(rows, ops.maximum(ix, 0)[:, None, :, None], axis=2)
+    mask = (iy >= 0)[:, :, None, None] & (ix >= 0)[:, None, :, None]
+    return out * ops.cast(mask, x.dtype)
+
+
+def augment_cutout(x, seed, ratio: float = 0.5):
+    """Zero one square of side `ratio` * size at a random centre per image."""
+    b, h, w = ops.shape(x)[0], x.shape[1], x.shape[2]
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = keras.random.randint((b,), 0, h + (1 - ch % 2), seed=seed)
+    cx = keras.random.randint((b,), 0, w + (1 - cw % 2), seed=seed)
+    ys = ops.arange(h)[None, :] - (cy[:, None] - ch // 2)
+    xs = ops.arange(w)[None, :] - (cx[:, None] - cw // 2)
+    in_y = (ys >= 0) & (ys < ch)
+    in_x = (xs >= 0) & (xs < cw)
+    inside = in_y[:, :, None, None] & in_x[:, None, :, None]
+    return x * ops.cast(ops.logical_not(inside), x.dtype)
+
+
+def diff_augment(x, policy, seed):
+    """DiffAugment: each augmentation of `policy` (names in AUGMENTATIONS), in
+    order, with its own random draw per image. Images only (B, H, W, C)."""
+    names = parse_augment(policy)
+    if names and len(x.shape) != 4:
+        raise ValueError(f"DiffAugment needs images (B, H, W, C), got shape {tuple(x.shape)}")
+    fns = {"color": augment_color, "translation": augment_translation,
+           "cutout": augment_cutout}
+    for name in names:
+        x = fns[name](x, seed)
+    return x
+
+
+def smoothing_amounts(batch, label_smoothing, label_noise, seed):
+    """How much to take off each real target 1: s + label_noise * U(0, 1).
+
+    Returns a (batch, 1) float32 tensor, or the scalar s when no noise.
+    """
+    if not label_noise:
+        return ops.convert_to_tensor(label_smoothing, "float32")
+    u = keras.random.uniform((batch, 1), seed=seed)
+    return label_smoothing + label_noise * u

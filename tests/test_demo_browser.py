@@ -1,0 +1,116 @@
+"""The demo page in a real browser: Playwright driving Debian's headless Chromium.
+
+Needs the `playwright` package (the dev extra) and a Chromium binary:
+Debian's `apt-get install chromium` (what .ci/run installs), or the path in
+KERAS_GAN_CHROMIUM. Playwright's own browser download is not used (it needs
+a host CI cannot reach). Without either the test FAILS, so CI cannot pass
+without running it; set KERAS_GAN_SKIP_BROWSER=1 to skip it on purpose.
+
+KERAS_GAN_SCREENSHOT=docs/demo.png writes the screenshot there (the README's
+picture); otherwise it goes to a temporary folder.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_demo import REPO, SHIPPED, launch_demo, stop
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "/usr/lib/chromium/chromium")
+
+
+def need(what: str, how: str):
+    if os.environ.get("KERAS_GAN_SKIP_BROWSER") == "1":
+        pytest.skip(f"{what} (KERAS_GAN_SKIP_BROWSER=1)")
+    pytest.fail(f"{what}: {how}, or set KERAS_GAN_SKIP_BROWSER=1 to skip the browser test",
+                pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = os.environ.get("KERAS_GAN_CHROMIUM") or next(
+        filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    if not path or not Path(path).exists():
+        need("no Chromium found", "install it with `apt-get install chromium` (Debian) or "
+             "point KERAS_GAN_CHROMIUM at a Chromium binary")
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(exported, tmp_path_factory):
+    """The shipped mnist-dcgan (first: the screenshot shows it) and a tiny
+    conditional model, to see the class pickers appear."""
+    root = tmp_path_factory.mktemp("browser-models")
+    for name, source in (("mnist-dcgan", SHIPPED), ("tiny-cgan", exported("dcgan", True))):
+        (root / name).mkdir()
+        for f in ("generator.onnx", "model.json"):
+            shutil.copy(source / f, root / name / f)
+    return root
+
+
+@pytest.fixture(scope="module")
+def page(chromium, models, tmp_path_factory):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("the playwright package is missing", 'install it with pip install -e ".[dev]"')
+    proc, url = launch_demo(models, tmp_path_factory.mktemp("server") / "demo.log")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            yield page
+            browser.close()
+    finally:
+        stop(proc)
+
+
+def test_generate_shows_the_samples(page, tmp_path):
+    page.locator("#generate").click()
+    image = page.locator("#samples img")
+    image.wait_for(state="visible")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#samples img');"
+        " return i && i.complete && i.naturalWidth > 0; }")
+    assert image.evaluate("i => i.naturalWidth") == 4 * (28 * 3 + 2) + 2  # the 4x4 grid
+    assert "mnist-dcgan" in page.locator("#card").inner_text()
+    target = Path(os.environ.get("KERAS_GAN_SCREENSHOT") or tmp_path / "demo.png")
+    target = target if target.is_absolute() else REPO / target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bad_seed_shows_a_message(page):
+    page.locator("#seed input").fill("-1")
+    page.locator("#generate").click()
+    page.get_by_text("seed must be between 0 and 4294967295, got -1").wait_for()
+    assert "Traceback" not in page.content()
+    page.locator("#seed input").fill("0")
+
+
+def test_interpolate_shows_the_strip_and_the_gif(page):
+    page.get_by_role("tab", name="Interpolate").click()
+    page.locator("#interpolate").click()
+    for element in ("#strip img", "#gif img"):
+        page.locator(element).wait_for(state="visible")
+    assert page.locator("#gif img").get_attribute("src").endswith(".gif")
+
+
+def test_a_conditional_model_gets_class_pickers(page):
+    page.get_by_role("tab", name="Sample").click()
+    assert not page.locator("#class").is_visible()  # mnist-dcgan is unconditional
+    page.locator("#model input").click()
+    page.get_by_role("option", name="tiny-cgan").click()
+    page.locator("#card").get_by_text("conditional on 10 classes").wait_for()
+    page.locator("#class").wait_for(state="visible")
+    page.locator("#class input").click()
+    page.get_by_role("option", name="3", exact=True).click()
+    before = page.locator("#samples img").get_attribute("src")
+    page.locator("#generate").click()
+    page.wait_for_function(
+        "before => { const i = document.querySelector('#samples img');"
+        " return i && i.src !== before && i.src.includes('class3'); }", arg=before)

@@ -1,0 +1,205 @@
+"""keras_gan/tricks.py and the GAN options that use it: instance noise, label
+smoothing / noise, annealing, DiffAugment, spectral normalization."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gan import tricks
+from keras_gan.config import ConfigError, TrainConfig
+from keras_gan.gans import build_gan, get_gan, list_gans
+from keras_gan.losses import get_loss
+from keras_gan.networks import build_networks
+from keras_gan.train import build_model
+
+
+def _images(n=6, size=8, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("step, steps, want", [(0, 100, 1.0), (25, 100, 0.75),
+                                               (100, 100, 0.0), (500, 100, 0.0),
+                                               (10**6, 0, 1.0)])
+def test_anneal_is_linear_to_zero(step, steps, want):
+    assert float(tricks.anneal(step, steps)) == pytest.approx(want)
+
+
+def test_instance_noise_has_the_asked_stddev():
+    x = np.zeros((200, 50), "float32")
+    y = np.asarray(tricks.instance_noise(x, 0.3, keras.random.SeedGenerator(0)))
+    assert y.std() == pytest.approx(0.3, rel=0.03)
+    assert abs(y.mean()) < 0.01
+
+
+def _shift(img, dy, dx):
+    """Reference translation with zero fill (numpy)."""
+    h, w = img.shape[:2]
+    out = np.zeros_like(img)
+    for y in range(h):
+        for x in range(w):
+            sy, sx = y - dy, x - dx
+            if 0 <= sy < h and 0 <= sx < w:
+                out[y, x] = img[sy, sx]
+    return out
+
+
+def test_translation_is_a_zero_filled_shift_within_the_ratio():
+    x = _images(8)
+    y = np.asarray(tricks.augment_translation(x, keras.random.SeedGenerator(1)))
+    shifts = []
+    for xi, yi in zip(x, y, strict=True):
+        found = [(dy, dx) for dy in range(-1, 2) for dx in range(-1, 2)
+                 if np.array_equal(_shift(xi, dy, dx), yi)]  # ratio 1/8 of 8: 1 pixel
+        assert found, "output is not a shift of its input by at most 1 pixel"
+        shifts.append(found[0])
+    assert len(set(shifts)) > 1  # a draw per image, not one for the batch
+
+
+def test_cutout_zeroes_one_square_per_image():
+    x = _images(8, size=8) + 3.0  # no zeros in the input
+    y = np.asarray(tricks.augment_cutout(x, keras.random.SeedGenerator(2)))
+    for xi, yi in zip(x, y, strict=True):
+        kept = yi != 0
+        assert np.array_equal(yi[kept], xi[kept])
+        rows, cols = np.nonzero(~kept[..., 0])
+        assert 0 < len(rows) <= 16
+        # a rectangle (clipped square): the zeros fill their bounding box
+        assert len(rows) == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+        assert np.ptp(rows) < 4 and np.ptp(cols) < 4
+
+
+def test_diff_augment_is_differentiable_and_checks_its_input():
+    x = tf.constant(_images(4))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tricks.diff_augment(x, "color,translation,cutout", keras.random.SeedGenerator(0))
+        total = tf.reduce_sum(y * y)
+    grad = tape.gradient(total, x).numpy()
+    assert grad.shape == x.shape and np.abs(grad).sum() > 0
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        tricks.parse_augment("color,flip")
+    with pytest.raises(ValueError, match="needs images"):
+        tricks.diff_augment(np.zeros((4, 2), "float32"), "color", keras.random.SeedGenerator(0))
+    assert tricks.parse_augment("") == ()
+
+
+def _gan(shape=(2,), loss="non_saturating", **options):
+    keras.utils.set_random_seed(0)
+    arch = "mlp" if len(shape) == 1 else "dcgan"
+    g, d = build_networks(arch, 4, shape, 16 if arch == "mlp" else 4)
+    gan = build_gan("gan", g, d, loss=loss, seed=0, **options)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    return gan
+
+
+def test_instance_noise_anneals_to_identity():
+    gan = _gan(instance_noise=0.5, anneal_steps=4)
+    x = np.zeros((500, 2), "float32")
+    assert np.asarray(gan.perturb(x)).std() == pytest.approx(0.5, rel=0.1)
+    gan.g_optimizer.iterations.assign(2)
+    assert np.asarray(gan.perturb(x)).std() == pytest.approx(0.25, rel=0.1)
+    gan.g_optimizer.iterations.assign(4)
+    np.testing.assert_array_equal(gan.perturb(x), x)
+
+
+def test_no_tricks_perturb_is_identity():
+    x = np.ones((3, 2), "float32")
+    assert _gan().perturb(x) is x
+
+
+def test_label_smoothing_reaches_the_discriminator_loss():
+    real, fake = np.array([[2.0], [-1.0]], "float32"), np.array([[0.5], [-0.3]], "float32")
+    def softplus(v):
+        return np.log1p(np.exp(v))
+
+    s = 0.2
+    want = np.mean((1 - s) * softplus(-real) + s * softplus(real)) + np.mean(softplus(fake))
+    gan = _gan(label_smoothing=s, anneal_steps=10)
+    z = np.zeros((2, 2), "float32")
+    got = float(gan.discriminator_loss(real, fake, real=z, fake=z))
+    assert got == pytest.approx(want, rel=1e-6)
+    gan.g_optimizer.iterations.assign(5)  # half-way: s / 2
+    half = np.mean((1 - s / 2) * softplus(-real) + s / 2 * softplus(real)) + np.mean(
+        softplus(fake))
+    assert float(gan.discriminator_loss(real, fake, real=z, fake=z)) == pytest.approx(
+        half, rel=1e-6)
+
+
+def test_label_noise_jitters_targets_within_its_range():
+    # logits 0 make the loss linear in the target: l = log 2 for any target,
+    # so use a large real logit where loss ~ s * logit.
+    real = np.full((4000, 1), 20.0, "float32")
+    fake = np.full((4000, 1), -50.0, "float32")
+    gan = _gan(label_smoothing=0.1, label_noise=0.2)
+    z = np.zeros((1, 2), "float32")
+    loss = float(gan.discriminator_loss(real, fake, real=z, fake=z))
+    # E[s] = 0.1 + 0.2 / 2 = 0.2; loss ~ E[s] * 20
+    assert loss == pytest.approx(0.2 * 20, rel=0.03)
+
+
+def test_bad_trick_options_are_refused():
+    with pytest.raises(ValueError, match="no targets to smooth"):
+        _gan(loss="hinge", label_smoothing=0.1)
+    with pytest.raises(ValueError, match="needs image samples"):
+        _gan(augment="translation")
+    with pytest.raises(ValueError, match="must be >= 0"):
+        _gan(instance_noise=-1.0)
+    with pytest.raises(ConfigError, match="unknown augmentation"):
+        TrainConfig(augment="rotate")
+    with pytest.raises(ConfigError, match="< 1"):
+        TrainConfig(label_smoothing=0.6, label_noise=0.5)
+
+
+def test_every_trick_at_once_fits_and_round_trips(tmp_path):
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("dcgan", 8, (28, 28, 1), 4, spectral_norm=True)
+    options = dict(instance_noise=0.1, label_smoothing=0.1, label_noise=0.05,
+                   anneal_steps=10, augment="color,translation,cutout")
+    gan = build_gan("dcgan", g, d, seed=0, **options)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    before = [w.copy() for w in gan.generator.get_weights()]
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    hist = gan.fit(x, batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in hist.history.values())
+    assert any(not np.allclose(a, b) for a, b in zip(before, gan.generator.get_weights(),
+                                                     strict=True))
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    for key, value in options.items():
+        assert getattr(loaded, key) == value
+
+
+def test_spectral_norm_bounds_each_layer():
+    keras.utils.set_random_seed(0)
+    _, d = build_networks("mlp", 4, (2,), 64, depth=2, spectral_norm=True)
+    wrappers = [layer for layer in d.layers
+                if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrappers) == 3  # two hidden layers and the logits
+    for w in wrappers:  # grow the weights so the bound has work to do
+        w.layer.kernel.assign(w.layer.kernel * 10.0)
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    for _ in range(30):  # power iteration converges over training calls
+        d(x, training=True)
+    for w in wrappers:
+        sigma = np.linalg.svd(np.asarray(w.layer.kernel), compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name", list_gans())
+def test_every_variant_trains_with_the_tricks_on(name):
+    """Tricks are options of the base loop: every registered variant takes
+    them (label smoothing where its loss has targets)."""
+    spec = get_gan(name)
+    smooth = 0.1 if get_loss(spec.loss).smoothable else 0.0
+    cfg = TrainConfig(dataset="ring", gan=name, width=8, latent_dim=4, instance_noise=0.1,
+                      label_smoothing=smooth, anneal_steps=10, spectral_norm=True)
+    num_classes = 3 if spec.conditional else None
+    gan = build_model(cfg, (2,), num_classes)
+    assert gan.instance_noise == 0.1 and gan.label_smoothing == smooth
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    data = (x, np.arange(64) % 3) if spec.conditional else x
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), epochs=1,
+                      verbose=0).history
+    for key in spec.cls.metric_names:
+        assert np.isfinite(history[key]).all(), key
