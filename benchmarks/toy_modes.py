@@ -101,6 +101,9 @@ def parse_args(argv=None):
     p.add_argument("--baseline-steps", type=int, default=BASELINE["steps_per_epoch"],
                    help=f"training steps of the plain variants "
                         f"({BASELINE['steps_per_epoch']})")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other rows of an existing toy_modes.json in --out and "
+                        "replace only the variant x dataset rows this run trains")
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -328,6 +331,15 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
+    previous = out / "toy_modes.json"
+    if args.merge and previous.exists():
+        old = json.loads(previous.read_text())
+        for variant, by_ds in old["runs"].items():
+            for ds, rows in by_ds.items():
+                runs.setdefault(variant, {}).setdefault(ds, rows)
+        loads += old["load_range"]
+        command = f"{old['command']}, then {command}"
+        args.datasets = list(dict.fromkeys(old["datasets"] + args.datasets))
     report = {
         "command": command,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -339,7 +351,7 @@ def main(argv=None) -> int:
         "eval_latents": "sample_latents(2500, latent_dim, seed=1000 + seed)",
         "baseline": {**BASELINE, "steps_per_epoch": args.baseline_steps},
         "presets": ({ds: preset_config(ds).to_dict() for ds in args.datasets}
-                    if "preset" in args.variants else {}),
+                    if "preset" in runs else {}),
         "load_range": [min(loads), max(loads)],
         "targets": TARGETS,
         "summary": {v: {ds: summarise(rows) for ds, rows in by_ds.items()}
