@@ -121,10 +121,10 @@ class TrainConfig:
         if self.label_smoothing + self.label_noise >= 1.0:
             raise ConfigError("label_smoothing + label_noise must be < 1, got "
                               f"{self.label_smoothing} + {self.label_noise}")
-        bad = [a for a in self.augment.split(",") if a.strip() and a.strip() not in AUGMENTATIONS]
-        if bad:
-            raise ConfigError(f"augment: unknown augmentation(s) {bad}; choose from "
-                              f"{', '.join(AUGMENTATIONS)}")
+        try:
+            parse_augment(self.augment)
+        except ValueError as e:
+            raise ConfigError(f"augment: {e}") from None
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("d_lr", "g_lr"):
@@ -169,6 +169,17 @@ class TrainConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text()), source=str(path))
+
+
+def parse_augment(policy) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); '' or None -> ()."""
+    if not policy:
+        return ()
+    names = tuple(p.strip() for p in str(policy).split(",") if p.strip())
+    bad = [n for n in names if n not in AUGMENTATIONS]
+    if bad:
+        raise ValueError(f"unknown augmentation(s) {bad}; choose from {', '.join(AUGMENTATIONS)}")
+    return names
 
 
 def default_run_dir(gan: str, dataset: str) -> Path:

@@ -34,7 +34,7 @@ from keras_gan.callbacks import (
     StopOnNonFinite,
     restore_checkpoint,
 )
-from keras_gan.config import TrainConfig
+from keras_gan.config import ConfigError, TrainConfig
 from keras_gan.data import load_dataset, make_dataset, toy_mixture
 from keras_gan.errors import UserError
 from keras_gan.gans import build_gan, get_gan
@@ -179,6 +179,7 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     if cfg.loss:
         get_loss(cfg.loss)
     _, info = _dataset(cfg, 0)
+    _check_tricks(cfg, info)
     run_dir = _prepare_run_dir(cfg)
     previous_policy = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(cfg.precision)
@@ -186,6 +187,19 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
         return _train(cfg, run_dir, info, list(callbacks))
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
+
+
+def _check_tricks(cfg: TrainConfig, info) -> None:
+    """The trick options that depend on the data or the loss, checked before
+    anything is written (GAN checks them again for library users)."""
+    if cfg.augment and info.kind != "image":
+        raise ConfigError(f"--augment {cfg.augment} needs image data; {cfg.dataset} holds "
+                          f"{info.kind} of shape {tuple(info.shape)}")
+    if (cfg.label_smoothing or cfg.label_noise) and cfg.gan != VAE_NAME:
+        loss = cfg.loss or get_gan(cfg.gan).loss
+        if not get_loss(loss).smoothable:
+            raise ConfigError(f"--label-smoothing / --label-noise need a loss with targets "
+                              f"(minimax, non_saturating, least_squares); {cfg.gan} uses {loss}")
 
 
 def _dataset(cfg: TrainConfig, skip_batches: int):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_gan.config import AUGMENTATIONS
+from keras_gan.config import parse_augment
 
 
 def anneal(step, anneal_steps: int):
@@ -40,17 +40,6 @@ def instance_noise(x, stddev, seed):
     """x + N(0, stddev^2), noise drawn in float32 and cast to x's dtype."""
     noise = keras.random.normal(ops.shape(x), stddev=1.0, seed=seed)
     return x + ops.cast(stddev * noise, x.dtype)
-
-
-def parse_augment(policy) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); '' or None -> ()."""
-    if not policy:
-        return ()
-    names = tuple(p.strip() for p in str(policy).split(",") if p.strip())
-    bad = [n for n in names if n not in AUGMENTATIONS]
-    if bad:
-        raise ValueError(f"unknown augmentation(s) {bad}; choose from {', '.join(AUGMENTATIONS)}")
-    return names
 
 
 def _uniform(batch, seed, low=0.0, high=1.0):

@@ -231,3 +231,15 @@ def test_steps_per_execution_trains_the_same_steps_and_checkpoints(tmp_path):
     assert read_checkpoint_step(tmp_path / "many" / "checkpoints") == 20
     for a, b in zip(weights_of(one.model), weights_of(many.model), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(augment="translation"), "needs image data"),
+    (dict(gan="hinge", label_smoothing=0.1), "need a loss with targets"),
+])
+def test_trick_options_that_do_not_fit_the_run_fail_before_writing(tmp_path, options, message):
+    from keras_gan.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        train(toy_cfg(tmp_path, **options))
+    assert not (tmp_path / "run").exists()
