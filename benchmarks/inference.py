@@ -55,7 +55,7 @@ def backends(folder: Path):
 
     from export.runtime import OnnxGenerator
 
-    model = keras.saving.load_model(folder / "generator.keras", compile=False)
+    model = keras.saving.load_model(folder / "generator.keras", safe_mode=True, compile=False)
     loaded = tf.saved_model.load(str(folder / "saved_model"))
     serve = loaded.signatures["serve"]
     onnx = OnnxGenerator(folder / "generator.onnx", providers=["CPUExecutionProvider"],

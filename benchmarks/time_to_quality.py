@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import shlex
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from report import publish  # noqa: E402  (benchmarks/report.py)
 
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.data import load_dataset  # noqa: E402
@@ -174,14 +174,8 @@ def main(argv=None) -> int:
                              f"score {d['score']:.2f} ({100 * d['score'] / ref['score']:.0f}% "
                              f"of real); smallest class {d['min_class']:.3f}")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        out.with_suffix(".json").write_text(json.dumps(
-            {"recipes": {r: RECIPES[r] for r in recipes}, "results": results}, indent=2,
-            default=float) + "\n")
+    publish(text,
+            {"recipes": {r: RECIPES[r] for r in recipes}, "results": results}, args.out)
     return 0
 
 

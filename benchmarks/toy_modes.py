@@ -104,6 +104,11 @@ def parse_args(argv=None):
     p.add_argument("--merge", action="store_true",
                    help="keep the other rows of an existing toy_modes.json in --out and "
                         "replace only the variant x dataset rows this run trains")
+    p.add_argument("--threads", type=int, default=1,
+                   help="TensorFlow intra- and inter-op threads (1; 0: TensorFlow's "
+                        "defaults). These MLPs run as fast on one thread as on two, and "
+                        "one thread keeps a seed's time steady when another job shares "
+                        "the 2-core CPU (two threads wait on each other)")
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -215,6 +220,16 @@ def settings_line(cfg: dict) -> str:
     return ", ".join(f"{k} {cfg[k]}" for k in keys if cfg.get(k) is not None)
 
 
+def threads_note(runs: dict) -> str:
+    """Which TensorFlow thread settings the rows ran with (merged reports mix them)."""
+    rows = [r for by_ds in runs.values() for rs in by_ds.values() for r in rs]
+    kinds = sorted({str(r.get("threads", "default")) for r in rows})
+    if kinds == ["default"]:
+        return "threads at TensorFlow's defaults"
+    return ("TensorFlow intra/inter-op threads: " + " or ".join(kinds)
+            + " (each run's `threads` in the JSON; none given: the defaults)")
+
+
 def write_markdown(path: Path, report: dict) -> str:
     seeds = report["seeds"]
     lo, hi = report["load_range"]
@@ -223,7 +238,7 @@ def write_markdown(path: Path, report: dict) -> str:
         "",
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
-        f"- Machine: {report['machine']}; threads at TensorFlow's defaults; runs one "
+        f"- Machine: {report['machine']}; {threads_note(report['runs'])}; runs one "
         f"after another in one process. The CPU was shared with other jobs (1-minute load "
         f"average at the start of the runs: {lo:.1f} to {hi:.1f}), so the seconds are noisy; "
         "the JSON also has each run's CPU seconds and load.",
@@ -268,9 +283,11 @@ def write_markdown(path: Path, report: dict) -> str:
               f"{targets}.",
               "A reverse KL is undefined for a seed without any high-quality sample; such "
               "seeds are left out of its mean, and the count says how many are in.", "",
-              "Per-seed train seconds (wall, seeds 0, 1, ...):", ""]
+              "Per-seed train seconds, wall / CPU (seeds 0, 1, ...; a wall time well "
+              "above the CPU time of a one-thread run means it waited for the CPU):", ""]
     for variant, by_ds in report["runs"].items():
-        parts = [f"{ds} " + ", ".join(f"{r['train_seconds']:.0f}" for r in rows)
+        parts = [f"{ds} " + ", ".join(f"{r['train_seconds']:.0f} / {r['cpu_seconds']:.0f}"
+                                      for r in rows)
                  for ds, rows in by_ds.items()]
         lines.append(f"- {variant}: " + "; ".join(parts))
     lines += ["", "## Published (shared/protocols.md)", "",
@@ -298,6 +315,9 @@ def write_markdown(path: Path, report: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:  # before the first TensorFlow op fixes the thread pools
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/toy_modes.py " + " ".join(
@@ -312,6 +332,7 @@ def main(argv=None) -> int:
                     run_dir = tmp_root / f"{variant}-{ds}-{seed}"
                     cfg = config_for(variant, ds, seed, args.baseline_steps, str(run_dir))
                     row, samples = run_one(cfg)
+                    row["threads"] = args.threads or "default"
                     shutil.rmtree(run_dir, ignore_errors=True)
                     runs.setdefault(variant, {}).setdefault(ds, []).append(row)
                     loads.append(row["load_avg_1min"])

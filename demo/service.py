@@ -61,20 +61,29 @@ class Limits:
 # -- validation --------------------------------------------------------------------
 
 
-def _show(value) -> str:
+def _show(value, limit: int = 60) -> str:
+    """What was sent, for a message: 3.0 as 3, anything long cut short."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _blank(value) -> bool:
+    """None or "": what an untouched or cleared widget sends."""
+    return value is None or (isinstance(value, str) and value == "")
 
 
 def whole_number(value, what: str, lo: int, hi: int) -> int:
     """`value` as an int in [lo, hi]; floats are fine if whole (a Number widget
     sends 3.0), anything else is refused rather than rounded."""
-    if value is None or value == "":
+    if _blank(value):
         raise DemoError(f"{what} is empty: enter a whole number from {lo} to {hi}")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DemoError(f"{what} must be a whole number, got {value!r}")
-    if not math.isfinite(value) or value != math.floor(value):
+        raise DemoError(f"{what} must be a whole number, got {_show(value)}")
+    # Ints need no check (and 10**400 would overflow math.isfinite).
+    if not isinstance(value, (int, np.integer)) and (
+            not math.isfinite(value) or value != math.floor(value)):
         raise DemoError(f"{what} must be a whole number, got {_show(value)}")
     if not lo <= value <= hi:
         raise DemoError(f"{what} must be between {lo} and {hi}, got {_show(value)}")
@@ -87,10 +96,12 @@ def check_seed(value, what: str = "seed") -> int:
 
 def check_truncation(value) -> float | None:
     """0 (or None) means no truncation; else a float in [0.1, 4]."""
-    if value is None or value == "" or (not isinstance(value, bool) and value == 0):
+    if _blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DemoError(f"truncation must be a number, got {value!r}")
+        raise DemoError(f"truncation must be a number, got {_show(value)}")
+    if value == 0:
+        return None
     if not MIN_TRUNCATION <= value <= MAX_TRUNCATION:  # also refuses NaN
         raise DemoError(f"truncation must be 0 (off) or between {MIN_TRUNCATION} and "
                         f"{MAX_TRUNCATION:g}, got {_show(value)}")
@@ -98,8 +109,8 @@ def check_truncation(value) -> float | None:
 
 
 def check_method(value) -> str:
-    if value not in METHODS:
-        raise DemoError(f"method must be 'slerp' or 'lerp', got {value!r}")
+    if not isinstance(value, str) or value not in METHODS:
+        raise DemoError(f"method must be 'slerp' or 'lerp', got {_show(value)}")
     return value
 
 
@@ -110,21 +121,23 @@ def check_class(model: Model, value, allow_all: bool):
     if not model.conditional:
         return None
     names = model.class_names
-    if value is None or value == "" or value == ALL_CLASSES:
+    if _blank(value) or (isinstance(value, str) and value == ALL_CLASSES):
         if allow_all:
             return None
-        if value in (None, ""):
+        if _blank(value):
             return 0  # the first class, like an untouched picker
         raise DemoError("interpolation needs one class for each end, not 'all'")
     if isinstance(value, str) and value in names:  # a name ("7", or "cat")
         return names.index(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    # An index as text: ASCII digits only ("²".isdigit() is True, int() refuses it),
+    # and few of them (int() refuses 4300 digits).
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", value):
         value = int(value)
     if (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
             and 0 <= value < len(names)):
         return int(value)
     raise DemoError(f"class must be one of {', '.join(names)} (or an index 0 to "
-                    f"{len(names) - 1}) for {model.name}, got {value!r}")
+                    f"{len(names) - 1}) for {model.name}, got {_show(value)}")
 
 
 # -- requests ----------------------------------------------------------------------
@@ -161,7 +174,7 @@ def interpolation(model: Model, seed_a, seed_b, steps, method="slerp", class_a=N
     steps = whole_number(steps, "steps", 2, limits.max_steps)
     method = check_method(method)
     a = check_class(model, class_a, allow_all=False)
-    b = check_class(model, class_b, allow_all=False) if class_b not in (None, "") else a
+    b = a if _blank(class_b) else check_class(model, class_b, allow_all=False)
     labels = None if a is None else (a, b)
     g = model.generator
     try:
@@ -219,8 +232,8 @@ class Service:
         return list(self.models)
 
     def model(self, name) -> Model:
-        if name not in self.models:
-            raise DemoError(f"unknown model {name!r}; this demo serves "
+        if not isinstance(name, str) or name not in self.models:
+            raise DemoError(f"unknown model {_show(name)}; this demo serves "
                             f"{', '.join(self.models)}")
         return self.models[name]
 
@@ -241,7 +254,7 @@ class Service:
         strip, frames = interpolation(model, seed_a, seed_b, steps, method, class_a,
                                       class_b, self.limits)
         a = check_class(model, class_a, allow_all=False)
-        b = check_class(model, class_b, allow_all=False) if class_b not in (None, "") else a
+        b = a if _blank(class_b) else check_class(model, class_b, allow_all=False)
         stem = (f"{model.name}_{method}_{int(seed_a)}-{int(seed_b)}_{int(steps)}steps"
                 + (f"_class{a}-{b}" if a is not None else ""))
         png = self._write(stem + ".png", lambda p: render.save_png(strip, p))

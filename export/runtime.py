@@ -43,9 +43,11 @@ def sample_latents(n: int, latent_dim: int, seed: int,
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, latent_dim), dtype=np.float32)
     if truncation is not None:
-        if not truncation >= MIN_TRUNCATION:
+        if (isinstance(truncation, bool)
+                or not isinstance(truncation, (int, float, np.integer, np.floating))
+                or not truncation >= MIN_TRUNCATION):  # also refuses NaN
             raise GeneratorError(f"truncation must be >= {MIN_TRUNCATION} (or None), "
-                                 f"got {truncation}")
+                                 f"got {_brief(truncation)}")
         while (mask := np.abs(z) > truncation).any():
             z[mask] = rng.standard_normal(int(mask.sum()), dtype=np.float32)
     return z
@@ -137,7 +139,7 @@ class OnnxGenerator:
 
     def _check_count(self, n, what="n"):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise GeneratorError(f"{what} must be an integer, got {n!r}")
+            raise GeneratorError(f"{what} must be an integer, got {_brief(n)}")
         if not 1 <= n <= self.max_images:
             raise GeneratorError(f"{what} must be between 1 and {self.max_images}, got {n}")
 
@@ -148,35 +150,47 @@ class OnnxGenerator:
                 raise GeneratorError("this generator is unconditional: labels must be None")
             return None
         if labels is None:
-            out = np.arange(n, dtype=np.int64) % self.num_classes
-        else:
-            out = np.asarray(labels)
-            if out.dtype.kind not in "iu" and not (out.dtype.kind == "f" and
-                                                   np.all(out == np.round(out))):
-                raise GeneratorError(f"labels must be integers, got {labels!r}")
-            out = np.broadcast_to(out.astype(np.int64), (n,)) if out.ndim == 0 else out
-            out = out.astype(np.int64)
-            if out.shape != (n,):
-                raise GeneratorError(f"labels must be one int or {n} ints, got shape "
-                                     f"{out.shape}")
-        if out.min() < 0 or out.max() >= self.num_classes:
+            return np.arange(n, dtype=np.int64) % self.num_classes
+        out = _as_array(labels, "labels")
+        # Whole floats (3.0) are fine; the range is checked before the cast to
+        # int64, which would wrap huge values and NaN into some class.
+        if out.dtype.kind not in "iu" and not (
+                out.dtype.kind == "f" and np.isfinite(out).all()
+                and np.all(out == np.round(out))):
+            raise GeneratorError(f"labels must be integers, got {_brief(labels)}")
+        if out.shape not in ((), (n,)):
+            raise GeneratorError(f"labels must be one int or {n} ints, got shape "
+                                 f"{out.shape}")
+        bad = out[(out < 0) | (out >= self.num_classes)]
+        if bad.size:
+            shown = sorted(set(bad.tolist()))
             raise GeneratorError(f"labels must be in [0, {self.num_classes - 1}], got "
-                                 f"{sorted(set(out.tolist()))}")
-        return np.ascontiguousarray(out)
+                                 f"{_brief(shown[:5] + (['...'] if len(shown) > 5 else []))}")
+        return np.ascontiguousarray(np.broadcast_to(out.astype(np.int64), (n,)))
 
     def run(self, z: np.ndarray, labels=None) -> np.ndarray:
         """The generator on given latents: float32 (N, *output_shape) in [-1, 1]."""
-        z = np.asarray(z)
+        z = _as_array(z, "z")
+        if z.dtype.kind not in "fiu":  # not bool, complex, text or objects
+            raise GeneratorError(f"z must hold real numbers, got dtype {z.dtype}")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise GeneratorError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
         self._check_count(z.shape[0], "the batch size")
+        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf
+            z = z.astype(np.float32, copy=False)
         if not np.isfinite(z).all():
-            raise GeneratorError("z must be finite")
-        feed = {"z": z.astype(np.float32, copy=False)}
+            raise GeneratorError("z must be finite in float32")
+        feed = {"z": z}
         label_array = self._labels(labels, z.shape[0])
         if label_array is not None:
             feed["labels"] = label_array
-        return self.session.run(["images"], feed)[0]
+        images = self.session.run(["images"], feed)[0]
+        # Finite latents far outside N(0, I) (1e38) overflow inside the
+        # network; NaN pictures are no answer.
+        if not np.isfinite(images).all():
+            raise GeneratorError("the generator's output is not finite for these latents; "
+                                 "z should look like N(0, I) draws")
+        return images
 
     def _out(self, images, as_uint8: bool):
         return to_uint8(images) if as_uint8 and self.kind == "image" else images
@@ -201,15 +215,16 @@ class OnnxGenerator:
         self._check_count(steps, "steps")
         if steps < 2:
             raise GeneratorError("steps must be at least 2")
-        if method not in ("slerp", "lerp"):
-            raise GeneratorError(f"method must be 'slerp' or 'lerp', got {method!r}")
+        if not isinstance(method, str) or method not in ("slerp", "lerp"):
+            raise GeneratorError(f"method must be 'slerp' or 'lerp', got {_brief(method)}")
         a = sample_latents(1, self.latent_dim, _seed(seed_a), truncation)[0]
         b = sample_latents(1, self.latent_dim, _seed(seed_b), truncation)[0]
         t = np.linspace(0.0, 1.0, steps)
         z = slerp(a, b, t) if method == "slerp" else (
             (1 - t)[:, None] * a + t[:, None] * b).astype(np.float32)
         if self.conditional and isinstance(labels, (tuple, list)) and len(labels) == 2:
-            labels = np.where(t < 0.5, labels[0], labels[1])
+            pair = _as_array(labels, "labels")
+            labels = np.where(t < 0.5, pair[0], pair[1]) if pair.ndim == 1 else pair
         elif self.conditional and labels is None:
             labels = 0
         return self._out(self.run(z, self._labels(labels, steps)), as_uint8)
@@ -217,8 +232,25 @@ class OnnxGenerator:
 
 def _seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise GeneratorError(f"seed must be a non-negative integer, got {seed!r}")
+        raise GeneratorError(f"seed must be a non-negative integer, got {_brief(seed)}")
     return int(seed)
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    """np.asarray, refusing what numpy cannot make one array of (ragged lists,
+    ints beyond int64) with a GeneratorError instead of its own."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise GeneratorError(f"{what} must be an array of numbers, got "
+                             f"{_brief(value)}") from None
+
+
+def _brief(value, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters: messages echo what was sent,
+    which may be a megabyte of text."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _maybe_json(text: str):

@@ -20,6 +20,7 @@ import json
 import shutil
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -29,6 +30,10 @@ from export.runtime import CONTRACT_VERSION, OnnxGenerator, sample_latents
 from keras_gan.errors import UserError
 
 CARD_VERSION = 1
+# Model files come from outside (downloads, other people's runs): Keras's safe
+# mode refuses those that would run Python code when loaded.
+UNSAFE_MODEL = ("{path} holds Python code (a Lambda layer), which keras-gan does not run: "
+                "model files are loaded in Keras safe mode")
 
 
 class ExportError(UserError, ValueError):
@@ -70,12 +75,20 @@ def load_generator(source) -> tuple[keras.Model, dict]:
                           ".keras file or an exported model folder")
     if path.suffix != ".keras":
         raise ExportError(f"{path} is not a .keras file")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ExportError(f"cannot load {path}: it is not a zip archive, so not a .keras "
+                          "file (corrupt, or another format renamed)")
     try:
         # safe_mode: a .keras file can hold Lambda layers with arbitrary code.
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:
-        raise ExportError(f"cannot load {path}: {type(e).__name__}: {e}") from None
-    generator = getattr(model, "generator", model)  # a whole GAN -> its generator
+        if "safe_mode" in str(e):  # Keras's advice (pass safe_mode=False) is not ours
+            raise ExportError(UNSAFE_MODEL.format(path=path)) from None
+        detail = (str(e).strip().splitlines() or [""])[0][:300]
+        raise ExportError(f"cannot load {path}: {type(e).__name__}: {detail}") from None
+    # A whole GAN -> the generator it samples from (the EMA one when kept),
+    # the same one a run folder exports.
+    generator = getattr(model, "sampling_generator", None) or getattr(model, "generator", model)
     names = [i.name for i in generator.inputs]
     if names not in (["z"], ["z", "labels"]):
         raise ExportError(f"{path} is not a keras-gan generator: inputs {names}, "
@@ -198,11 +211,14 @@ def export_fp16(onnx_path, fp16_path, probe: int = 64) -> float:
 def export_generator(source, out_dir, *, name: str | None = None, fp16: bool = False,
                      metrics: dict | None = None, overwrite: bool = False) -> dict:
     """Writes every form of the generator in `source` to `out_dir`; returns the card."""
-    generator, info = load_generator(source)
-    generator = float32_generator(generator)
     out = Path(out_dir).expanduser()
+    # The target first: a wrong --out should not wait for a model to load.
+    if out.exists() and not out.is_dir():  # iterdir would raise NotADirectoryError
+        raise ExportError(f"{out} is a file, not a folder: give --out a folder to write")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ExportError(f"{out} is not empty; pass --overwrite to replace it")
+    generator, info = load_generator(source)
+    generator = float32_generator(generator)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -13,18 +13,61 @@ import numpy as np
 from keras_gan.errors import UserError
 from keras_gan.images import save_grid, save_scatter
 
-CHECKPOINT_FILE = "ckpt.weights.h5"
 STATE_FILE = "state.json"
+CHECKPOINT_FILE = "ckpt.weights.h5"  # the weights of state files that name none (older runs)
+TMP_WEIGHTS = "ckpt-tmp.weights.h5"  # Keras insists on the .weights.h5 suffix
 
 
 class CheckpointError(UserError, RuntimeError):
-    """A checkpoint cannot be read; the message names the file."""
+    """A checkpoint cannot be read or written; the message names the file."""
+
+
+def weights_name(step: int) -> str:
+    """The weights file of the checkpoint at `step`: each checkpoint gets its
+    own name, so the file state.json names is never overwritten in place."""
+    return f"ckpt-{step:09d}.weights.h5"
+
+
+def _fsync(path: Path) -> None:
+    """Flushes a file (or a folder's entries) to disk. A kill -9 loses nothing
+    the kernel has; this is for a power cut or an OS crash after the rename."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, tmp: Path, write) -> None:
+    """`write(tmp)`, flush, rename to `path`: readers see the old file or the
+    new one, never a part (also when the disk fills up)."""
+    try:
+        write(tmp)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _write_atomic(path, path.with_name(path.name + ".tmp"), lambda tmp: tmp.write_text(text))
+
+
+def save_model_atomic(model: keras.Model, path) -> None:
+    """`model.save(path)` through a temporary name, so that a crash or a full
+    disk never leaves a half-written .keras file under the real name."""
+    path = Path(path)
+    # Keras wants the .keras suffix on the temporary name too.
+    _write_atomic(path, path.with_name(f"{path.stem}-tmp{path.suffix}"), model.save)
+
+
+def _reason(e: OSError) -> str:
+    """An OSError in one line: h5py puts the errno in a long multi-line text."""
+    if e.strerror:
+        return e.strerror
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return text[:200]
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -60,33 +103,61 @@ class Checkpoint(keras.callbacks.Callback):
     counts) and the model's RNG state, via `model.save_weights`.
 
     The step is `model.optimizer.iterations` (generator updates), so the
-    state file needs no bookkeeping of its own. Files are written under a
-    temporary name and renamed: a crash mid-write leaves the previous
-    checkpoint whole.
+    state file needs no bookkeeping of its own. A checkpoint is committed in
+    three moves, each of which a crash (kill -9, full disk) may interrupt:
+    1. the weights go to a temporary file, flushed, then renamed to a name
+       of their own (`weights_name(step)`): a file under such a name is
+       always whole;
+    2. state.json, naming that file and its step, is written the same way:
+       its rename is the commit, so the step it says is the step the named
+       weights hold;
+    3. only then are older weights files removed.
+    A crash before 2 leaves the previous checkpoint in force, and stray
+    files that this callback removes when training (re)starts:
+    `restore_checkpoint` only reads, so that under multiworker only the
+    chief, which alone has this callback, writes the folder.
     """
 
     def __init__(self, directory, every_steps: int):
         super().__init__()
         self.directory = Path(directory)
         self.every_steps = every_steps
+        self._saved = None  # the step last committed by this callback
 
     def _step(self) -> int:
         return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def save(self) -> int:
-        self.directory.mkdir(parents=True, exist_ok=True)
         step = self._step()
-        tmp = self.directory / "ckpt-tmp.weights.h5"
-        self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, self.directory / CHECKPOINT_FILE)
-        # Informational (and what tests poll): restore reads the step from
-        # the weights themselves.
-        _atomic_write_text(self.directory / STATE_FILE,
-                           json.dumps({"step": step, "time": time.time()}))
+        name = weights_name(step)
+        tmp = self.directory / TMP_WEIGHTS
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.model.save_weights(tmp, overwrite=True)
+            _fsync(tmp)
+            os.replace(tmp, self.directory / name)
+            _atomic_write_text(self.directory / STATE_FILE, json.dumps(
+                {"step": step, "weights": name, "time": time.time()}))
+            if os.name == "posix":  # a folder opens for fsync there only
+                _fsync(self.directory)  # the renames themselves
+        except OSError as e:  # ENOSPC, EIO, a folder gone read-only
+            tmp.unlink(missing_ok=True)
+            kept = _read_state(self.directory)
+            if kept is None or kept[1].name != name:
+                (self.directory / name).unlink(missing_ok=True)  # written, never committed
+            last = (f"the last complete checkpoint (step {kept[0]}) is kept"
+                    if kept else "no checkpoint was written before")
+            raise CheckpointError(f"cannot write the checkpoint of step {step} to "
+                                  f"{self.directory}: {_reason(e)}; {last}") from None
+        self._saved = step
+        _remove_stale(self.directory, keep=name)
         return step
 
     def on_train_begin(self, logs=None):
         self._last = self._step()
+        if self.directory.is_dir():  # what a crash mid-save left behind
+            state = _read_state(self.directory)
+            _remove_stale(self.directory, keep=state[1].name if state else "")
 
     def on_train_batch_end(self, batch, logs=None):
         # With steps_per_execution > 1 this runs every Nth step: save when a
@@ -100,7 +171,8 @@ class Checkpoint(keras.callbacks.Callback):
             self._last = step
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.model.stop_training:
+        # An epoch that ends on a multiple of every_steps was just saved.
+        if not self.model.stop_training and self._step() != self._saved:
             self.save()
 
 
@@ -197,34 +269,107 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def read_checkpoint_step(directory) -> int | None:
-    """The step of the last complete checkpoint in `directory`, or None."""
+class SkippedUpdates(keras.callbacks.Callback):
+    """Counts the updates mixed_float16 loss scaling skipped, per epoch.
+
+    Keras's `LossScaleOptimizer`, given non-finite gradients (float16
+    overflow), applies nothing, halves its loss scale and leaves
+    `iterations` where it was, without a word. A run's step (the generator
+    optimizer's iterations) therefore counts applied updates only, and
+    `train` runs extra fit batches to reach its total. This adds to each
+    epoch's logs, before `MetricsCSV` and TensorBoard read them,
+    `skipped_steps` (fit batches whose generator update was skipped) and,
+    for GANs, `skipped_d_updates`, and prints a line when any were skipped.
+    """
+
+    def _counts(self) -> dict[str, int]:
+        optimizers = {"g": self.model.optimizer,
+                      "d": getattr(self.model, "d_optimizer", None)}
+        return {k: int(keras.ops.convert_to_numpy(o.iterations))
+                for k, o in optimizers.items() if o is not None}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._batches = self._counts(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # `batch` is the epoch's index of the last step run (also with
+        # steps_per_execution > 1), so batch + 1 fit batches have run.
+        self._batches = batch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self._counts()
+        skipped = {"skipped_steps": self._batches - (now["g"] - self._start["g"])}
+        if "d" in now:
+            per_step = getattr(self.model, "d_steps", 1)
+            skipped["skipped_d_updates"] = (self._batches * per_step
+                                            - (now["d"] - self._start["d"]))
+        if logs is not None:
+            logs.update({k: float(v) for k, v in skipped.items()})
+        if any(skipped.values()):
+            counts = ", ".join(f"{k} {v}" for k, v in skipped.items())
+            scale = getattr(self.model.optimizer, "dynamic_scale", None)
+            scale = "" if scale is None else (
+                f"; generator loss scale now {float(keras.ops.convert_to_numpy(scale)):g}")
+            print(f"\nepoch {epoch + 1}: mixed_float16 loss scaling skipped updates with "
+                  f"non-finite gradients ({counts}){scale}")
+
+
+def _read_state(directory) -> tuple[int, Path] | None:
+    """(step, weights path) of the committed checkpoint in `directory`, or None."""
     state = Path(directory) / STATE_FILE
-    if not state.exists() or not (Path(directory) / CHECKPOINT_FILE).exists():
+    if not state.exists():
         return None
     try:
-        return int(json.loads(state.read_text())["step"])
-    except (ValueError, KeyError, TypeError) as e:
+        values = json.loads(state.read_text())
+        return int(values["step"]), Path(directory) / values.get("weights", CHECKPOINT_FILE)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise CheckpointError(f"checkpoint state {state} is corrupt ({e}); "
                               "delete the checkpoints folder to start over") from None
+
+
+def _remove_stale(directory: Path, keep: str) -> None:
+    """Removes what a crash mid-save can leave: temporary files and weights
+    no state.json names. Never touches the committed checkpoint `keep`."""
+    for f in list(directory.glob("ckpt*.weights.h5")) + list(directory.glob("*.tmp")):
+        if f.name != keep:
+            f.unlink(missing_ok=True)
+
+
+def read_checkpoint_step(directory) -> int | None:
+    """The step of the last complete checkpoint in `directory`, or None."""
+    for _ in range(2):  # a save may commit and remove the file between the reads
+        state = _read_state(directory)
+        if state is None or state[1].exists():
+            return state and state[0]
+    raise CheckpointError(f"{Path(directory) / STATE_FILE} names {state[1].name}, which "
+                          "is missing; delete the checkpoints folder to start over")
 
 
 def restore_checkpoint(model: keras.Model, directory) -> int:
     """Loads the last checkpoint into a compiled model; returns its step (0 if none).
 
-    The step comes from the restored optimizer, not from the state file: the
-    weights file is renamed into place whole, so it is the truth even if a
-    crash came between the two writes.
+    Loads only the weights file state.json names (never a temporary or
+    uncommitted one), and checks that the restored optimizer's step is the
+    one state.json says. Reads only: `Checkpoint` tidies the folder.
     """
-    path = Path(directory) / CHECKPOINT_FILE
-    if not path.exists():
+    directory = Path(directory)
+    state = _read_state(directory)
+    if state is None:
         return 0
+    expected, path = state
     try:
         model.load_weights(path)
     except Exception as e:  # h5py / Keras raise many types for a bad file
+        # h5py's texts span lines; the first says what went wrong.
+        detail = (str(e).strip().splitlines() or [""])[0][:300]
         raise CheckpointError(
-            f"cannot load checkpoint {path}: {type(e).__name__}: {e}. It does not "
+            f"cannot load checkpoint {path}: {type(e).__name__}: {detail}. It does not "
             "match this model (different config?) or is corrupt; move it away to "
             "start over."
         ) from None
-    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if step != expected:
+        raise CheckpointError(f"checkpoint {path} holds step {step} but {STATE_FILE} says "
+                              f"{expected}: the folder was changed by hand; move it away "
+                              "to start over")
+    return step

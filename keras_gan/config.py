@@ -23,10 +23,27 @@ ARCHS = ("auto", "dcgan", "tutorial", "mlp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tricks.py)
+STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute (keras_gan/distribute.py)
 
 
 class ConfigError(UserError, ValueError):
     """A configuration value or file is wrong; the message says which and why."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Field annotation (a string: `from __future__ import annotations`) -> what
+# values it takes, and how a message names them.
+_FIELD_TYPES = {
+    "int": ("an integer", _is_int),
+    "int | None": ("an integer or null", lambda v: v is None or _is_int(v)),
+    "float": ("a number", lambda v: _is_int(v) or isinstance(v, float)),
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "str | None": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+}
 
 
 def _opt(default: Any, help: str, **kw: Any) -> Any:
@@ -52,23 +69,26 @@ class TrainConfig:
                       "or MLP hidden units")
     depth: int = _opt(2, "hidden layers of the MLP networks (ignored by dcgan)")
     # -- optimisation --
-    epochs: int = _opt(10, "number of epochs")
+    epochs: int = _opt(20, "number of epochs")
     steps_per_epoch: int | None = _opt(None, "generator updates per epoch (default: one "
                                        "pass over the data, or 1000 for 2D mixtures)")
     batch_size: int = _opt(64, "minibatch size m of each discriminator and generator update")
     d_steps: int = _opt(1, "k: discriminator updates per generator update, each on its "
                         "own real minibatch")
     optimizer: str = _opt("adam", "optimizer of both networks", choices=OPTIMIZERS)
-    d_lr: float = _opt(2e-4, "discriminator learning rate")
-    g_lr: float = _opt(2e-4, "generator learning rate")
+    # 1e-3 (not DCGAN's 2e-4) with the EMA below: on the embedded digits it
+    # reached digit FD 9.4 in 5 minutes where 2e-4 reached 14.5; 2e-3 was no
+    # better (issue 6, benchmarks/results/preset_search.md).
+    d_lr: float = _opt(1e-3, "discriminator learning rate")
+    g_lr: float = _opt(1e-3, "generator learning rate")
     beta_1: float = _opt(0.5, "Adam beta_1 (or SGD momentum, RMSprop rho)")
     beta_2: float = _opt(0.999, "Adam beta_2")
     lr_schedule: str = _opt("constant", "learning rates constant, or falling to 0 over the "
                             "run (linear, cosine); --resume with more --epochs re-spreads "
                             "the decay over the new length", choices=LR_SCHEDULES)
-    ema_decay: float = _opt(0.0, "keep an exponential moving average of the generator's "
-                            "weights with this decay (e.g. 0.999; 0: off), used for samples "
-                            "and export")
+    ema_decay: float = _opt(0.999, "keep an exponential moving average of the "
+                            "generator's weights with this decay (0: off), used for samples "
+                            "and export; it warms up over the first ~10/(1-decay) steps")
     # -- tricks (keras_gan/tricks.py) --
     instance_noise: float = _opt(0.0, "stddev of Gaussian noise on every sample the "
                                  "discriminator sees, real and fake (0: off)")
@@ -86,6 +106,10 @@ class TrainConfig:
                           "both optimizers", choices=PRECISIONS)
     jit_compile: bool = _opt(False, "compile the step with XLA (measured slower on small "
                              "CPUs; try it on GPU)")
+    strategy: str = _opt("default", "tf.distribute strategy: default (none), mirrored "
+                         "(all local GPUs) or multiworker (the machines in TF_CONFIG); "
+                         "--batch-size is then the global batch (docs/distributed.md)",
+                         choices=STRATEGIES)
     steps_per_execution: int = _opt(1, "training steps per call of the compiled step: "
                                     "more cuts per-step overhead of small models; "
                                     "callbacks then see every Nth step")
@@ -104,6 +128,7 @@ class TrainConfig:
                         "per epoch")
 
     def __post_init__(self) -> None:
+        self._check_types()
         positive = ("latent_dim", "width", "depth", "epochs", "batch_size", "d_steps",
                     "checkpoint_every", "num_samples", "fd_samples", "steps_per_execution")
         if self.fd_every < 0:
@@ -131,11 +156,28 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         for name, allowed in (("precision", PRECISIONS), ("arch", ARCHS),
-                              ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
+                              ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES),
+                              ("strategy", STRATEGIES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
                     f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
                 )
+
+    def _check_types(self) -> None:
+        """YAML and config.json may hold any type: check each value against
+        its field's before the range checks compare it (a str < 1 raises
+        TypeError, True would pass for 1, 2.5 epochs would fail deep in Keras)."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and isinstance(value, str):
+                # PyYAML reads 1e-4 (no dot, YAML 1.1) as a string: take it as meant.
+                try:
+                    object.__setattr__(self, f.name, value := float(value))
+                except ValueError:
+                    pass
+            expected = _FIELD_TYPES.get(f.type)
+            if expected is not None and not expected[1](value):
+                raise ConfigError(f"{f.name} must be {expected[0]}, got {value!r}")
 
     @property
     def run_dir(self) -> Path:
@@ -197,7 +239,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+        # PyYAML's text spans lines (with a caret under the spot); one line will do.
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: "
+                          f"{getattr(e, 'problem', None) or e}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

@@ -208,8 +208,13 @@ def _from_arrays(source, x, y, image_size, class_names=None):
             f"{source}: x has shape {x.shape}; accepted are (N, H, W) or (N, H, W, C) "
             "with C in {1, 3} for images, and (N, D) for points."
         )
-    if x.size == 0 or not np.issubdtype(x.dtype, np.number):
+    if x.size == 0 or x.dtype.kind not in "iuf":  # not bool, complex, text, objects
         raise DataError(f"{source}: x must be non-empty and numeric, got {x.dtype}.")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        # One NaN in the data makes every loss NaN a few steps later; say where.
+        bad = np.argwhere(~np.isfinite(x))
+        raise DataError(f"{source}: x holds {len(bad)} NaN or infinite values, the first "
+                        f"at index {tuple(int(i) for i in bad[0])}.")
     if kind == "points":
         x = x.astype(np.float32)
     else:
@@ -270,6 +275,9 @@ def _check_path(path, want_dir, hint):
 def _read_npz(path):
     """Returns (x, y or None) from a .npz file."""
     _check_path(path, False, "For a folder of images use folder:PATH.")
+    if not zipfile.is_zipfile(path):  # else numpy tries it as a pickle, and says so
+        raise DataError(f"Could not read npz file {str(path)!r}: it is not a zip of .npy "
+                        "arrays; write one with np.savez(path, x=x[, y=y]).")
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):

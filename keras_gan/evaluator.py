@@ -142,7 +142,15 @@ class DigitEvaluator:
                 f"No digit classifier at {self.path}; train one with `{TRAIN_COMMAND}` "
                 f"(add --out DIR to write it elsewhere)."
             )
-        classifier = keras.saving.load_model(self.path, compile=False)
+        try:
+            # Safe mode: --classifier may name anyone's file; no Lambda code runs.
+            classifier = keras.saving.load_model(self.path, safe_mode=True, compile=False)
+        except Exception as e:  # a corrupt zip, a Lambda layer, not a model
+            detail = (str(e).strip().splitlines() or [""])[0][:300]
+            if "safe_mode" in detail:
+                detail = "it holds Python code (a Lambda layer), refused in safe mode"
+            raise EvaluatorError(f"cannot load the digit classifier {self.path}: "
+                                 f"{detail}") from None
         features = classifier.get_layer("features").output
         self.model = keras.Model(classifier.inputs, [features, classifier.outputs[0]])
         self.image_shape = tuple(classifier.inputs[0].shape[1:])

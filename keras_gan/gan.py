@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gan import tricks
+from keras_gan.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
 from keras_gan.losses import get_loss
 
 
@@ -88,7 +89,9 @@ class GAN(keras.Model):
         self.loss_family = get_loss(loss)
         self.seed = seed
         self.num_classes = int(num_classes) if num_classes else None
-        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        # Replica-aware: under tf.distribute a plain SeedGenerator hands every
+        # replica the same latents (keras_gan/distribute.py).
+        self.seed_generator = ReplicaSeedGenerator(seed, name="gan_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.ema_decay = float(ema_decay) if ema_decay else None
         if self.ema_decay is not None:
@@ -152,9 +155,11 @@ class GAN(keras.Model):
             raise ValueError("d_optimizer and g_optimizer must be two optimizer "
                              "objects: each holds the moments of its own network")
         if self.dtype_policy.name == "mixed_float16":
+            # Replica...: Keras's, with one overflow decision for all replicas
+            # under tf.distribute (keras_gan/distribute.py).
             d_optimizer, g_optimizer = (
                 o if isinstance(o, keras.optimizers.LossScaleOptimizer)
-                else keras.optimizers.LossScaleOptimizer(o)
+                else ReplicaLossScaleOptimizer(o)
                 for o in (d_optimizer, g_optimizer)
             )
         self.d_optimizer = d_optimizer
@@ -339,11 +344,20 @@ class GAN(keras.Model):
             self.trackers[name].update_state(value)
         if self.ema_decay is not None:
             self.update_ema()
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        # step_logs: shaped for Keras's multi-worker reduction (distribute.py).
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def update_ema(self):
-        """ema <- decay * ema + (1 - decay) * weights, batch-norm statistics too."""
-        d = self.ema_decay
+        """ema <- d * ema + (1 - d) * weights, batch-norm statistics too.
+
+        d = min(decay, (1 + n) / (10 + n)) after n generator updates (the
+        warm-up of tf.train.ExponentialMovingAverage's num_updates): a plain
+        0.999 average spends its first few thousand steps dominated by the
+        random initial weights; the warm-up makes the average usable from the
+        start and changes nothing once n passes ~10 / (1 - decay).
+        """
+        n = ops.cast(self.g_optimizer.iterations, "float32")
+        d = ops.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
         for ema, w in zip(self.ema_generator.weights, self.generator.weights, strict=True):
             ema.assign(d * ema + (1.0 - d) * ops.cast(w, ema.dtype))
 

@@ -17,6 +17,7 @@ takes explicit arguments. A run folder holds:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 from dataclasses import dataclass
@@ -26,13 +27,17 @@ import keras
 import numpy as np
 
 from export.runtime import sample_latents
+from keras_gan import distribute
 from keras_gan.callbacks import (
     Checkpoint,
     FrechetDistance,
     MetricsCSV,
     SampleGrid,
+    SkippedUpdates,
     StopOnNonFinite,
+    _atomic_write_text,
     restore_checkpoint,
+    save_model_atomic,
 )
 from keras_gan.config import ConfigError, TrainConfig
 from keras_gan.data import load_dataset, make_dataset, toy_mixture
@@ -42,9 +47,12 @@ from keras_gan.losses import get_loss
 from keras_gan.networks import build_networks
 
 # Options that may differ between a run and its --resume: they change neither
-# the model, the data stream nor the optimisation.
+# the model, the data stream nor the optimisation. The strategy only changes
+# how each global batch is split (and so which noise each share draws): a run
+# started on 4 GPUs may go on with 2, or on one machine (the replica count can
+# change under an unchanged --strategy anyway); checkpoints hold one copy.
 RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
-                               "checkpoint_every", "fd_every", "fd_samples"})
+                               "checkpoint_every", "fd_every", "fd_samples", "strategy"})
 TOY_STEPS_PER_EPOCH = 1000
 VAE_NAME = "vae"  # --gan vae trains the VAE baseline (keras_gan/vae.py)
 
@@ -113,7 +121,8 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
         probe.unlink()
     except OSError as e:
         raise TrainError(f"cannot write to run folder {run_dir}: {e.strerror}") from None
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    # Atomic: other workers of a multi-worker run may be reading it (--resume).
+    _atomic_write_text(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     return run_dir
 
 
@@ -172,7 +181,14 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     With `cfg.resume`, continues from the run folder's last checkpoint with
     weights, both optimizers, the step count, the RNG state and the data
     stream position restored, so that the result matches an uninterrupted run.
+
+    Under `cfg.strategy` (or a strategy whose scope the caller opened, with
+    the "default" one) the model and both optimizers are created in the
+    strategy's scope and `batch_size` is the global minibatch. Under
+    multiworker every worker calls this; only the chief writes the run folder.
     """
+    # First: multiworker must be set up before TensorFlow runs anything.
+    strategy = distribute.make_strategy(cfg.strategy)
     # Check names and data before the run folder is written, so that a typo
     # leaves nothing behind that a corrected command would trip over.
     _conditional(cfg)
@@ -180,11 +196,23 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
         get_loss(cfg.loss)
     _, info = _dataset(cfg, 0)
     _check_tricks(cfg, info)
-    run_dir = _prepare_run_dir(cfg)
+    distribute.check_global_batch(cfg.batch_size, strategy.num_replicas_in_sync)
+    distribute.check_jit_compile(cfg.jit_compile, strategy.num_replicas_in_sync)
+    # The other workers read the folder (checkpoints) but never write it, so
+    # that nothing races on a shared filesystem.
+    chief = distribute.is_chief(strategy)
+    run_dir = _prepare_run_dir(cfg) if chief else cfg.run_dir
     previous_policy = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(cfg.precision)
     try:
-        return _train(cfg, run_dir, info, list(callbacks))
+        return _train(cfg, run_dir, info, list(callbacks), strategy, chief)
+    except OSError as e:
+        # A full disk mid-run (checkpoints say so themselves): one line, not a
+        # traceback; every file is written whole or not at all.
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise TrainError(f"disk full writing {e.filename or run_dir}: {e.strerror}; the "
+                         "last complete checkpoint is kept: free space, then --resume") from None
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
 
@@ -203,10 +231,12 @@ def _check_tricks(cfg: TrainConfig, info) -> None:
 
 
 def _dataset(cfg: TrainConfig, skip_batches: int):
-    """The fit stream from step `skip_batches` on: k minibatches of m per step."""
-    return make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
-                        image_size=cfg.image_size, seed=cfg.seed,
-                        skip_batches=skip_batches, with_labels=_conditional(cfg))
+    """The fit stream from step `skip_batches` on: k minibatches of m per step
+    (global batches: under a strategy each replica gets a slice of each)."""
+    ds, info = make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
+                            image_size=cfg.image_size, seed=cfg.seed,
+                            skip_batches=skip_batches, with_labels=_conditional(cfg))
+    return distribute.shard_by_data(ds), info
 
 
 def _conditional(cfg: TrainConfig) -> bool:
@@ -229,7 +259,8 @@ def _fd_callback(cfg: TrainConfig, info, gan) -> list:
                             seed=cfg.seed, num_classes=getattr(gan, "num_classes", None))]
 
 
-def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> TrainResult:
+def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
+           strategy=None, chief: bool = True) -> TrainResult:
     keras.utils.set_random_seed(cfg.seed)
     fit_batch = cfg.batch_size * cfg.d_steps
     if cfg.steps_per_epoch:
@@ -243,9 +274,16 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
     # Keras runs whole executions: an epoch (or a resumed part of one) must be
     # a multiple of the steps per execution, so take the largest divisor.
     per_call = math.gcd(cfg.steps_per_execution, steps_per_epoch)
-    gan = build_model(cfg, info.shape, info.num_classes, total_steps=total,
-                      steps_per_execution=per_call)
-    (run_dir / "data.json").write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
+    # The model and both optimizers are created in the strategy's scope; fit
+    # and the callbacks run outside it, as Keras intends. Under multiworker
+    # this matters: saving creates throwaway Keras objects, whose variables
+    # in the scope would be collective ops that the other workers never join.
+    with (strategy or distribute.make_strategy()).scope():
+        gan = build_model(cfg, info.shape, info.num_classes, total_steps=total,
+                          steps_per_execution=per_call)
+    if chief:
+        (run_dir / "data.json").write_text(
+            json.dumps(dataclasses.asdict(info), indent=2) + "\n")
     step = restore_checkpoint(gan, run_dir / "checkpoints") if cfg.resume else 0
     if step >= total:
         print(f"{run_dir} is already trained to step {step} of {total}; "
@@ -258,15 +296,22 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
     if info.kind == "points" and info.source in ("ring", "grid"):
         centres = toy_mixture(info.source)[0]
     guard = StopOnNonFinite()
+    # Only the chief writes (checkpoints need no other worker: Keras reads one
+    # copy of each variable, with no collective op). The logged values are
+    # already reduced over all replicas, so the chief's logs are the run's.
     callbacks = [
         guard,
-        Checkpoint(run_dir / "checkpoints", cfg.checkpoint_every),
-        SampleGrid(run_dir / "samples", latents, centres),
-        *_fd_callback(cfg, info, gan),  # before the loggers: it adds to their logs
-        MetricsCSV(run_dir / "metrics.csv"),
+        # mixed_float16 skips overflowing updates silently: count them, before the loggers.
+        *([SkippedUpdates()] if cfg.precision == "mixed_float16" else []),
+        *([
+            Checkpoint(run_dir / "checkpoints", cfg.checkpoint_every),
+            SampleGrid(run_dir / "samples", latents, centres),
+            *_fd_callback(cfg, info, gan),  # before the loggers: it adds to their logs
+            MetricsCSV(run_dir / "metrics.csv"),
+        ] if chief else []),
         *extra_callbacks,
     ]
-    if cfg.tensorboard:
+    if cfg.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
 
     history: dict = {}
@@ -290,8 +335,9 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list) -> Trai
         if stopped:
             break
 
-    gan.generator.save(run_dir / "generator.keras")
-    if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
-        gan.ema_generator.save(run_dir / "generator_ema.keras")
-    gan.save(run_dir / "gan.keras")
+    if chief:
+        save_model_atomic(gan.generator, run_dir / "generator.keras")
+        if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
+            save_model_atomic(gan.ema_generator, run_dir / "generator_ema.keras")
+        save_model_atomic(gan, run_dir / "gan.keras")
     return TrainResult(run_dir, gan, history, step)

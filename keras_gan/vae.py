@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from keras_gan.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
 from keras_gan.gan import _unwrap
 from keras_gan.networks import (
     _check_image_shape,
@@ -171,7 +172,8 @@ class VAE(keras.Model):
         self.seed = seed
         self.beta = float(beta)
         self.sigma = float(sigma)
-        self.seed_generator = keras.random.SeedGenerator(seed, name="vae_seed")
+        # Each replica its own noise under tf.distribute (keras_gan/distribute.py).
+        self.seed_generator = ReplicaSeedGenerator(seed, name="vae_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         # The networks are built on construction; the wrapper has no weights of
         # its own. Marking it built lets save_weights / BackupAndRestore work.
@@ -204,7 +206,8 @@ class VAE(keras.Model):
         optimizer = keras.optimizers.get(optimizer)
         if (self.dtype_policy.name == "mixed_float16"
                 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
-            optimizer = keras.optimizers.LossScaleOptimizer(
+            # Keras's, with one overflow decision for all replicas (distribute.py).
+            optimizer = ReplicaLossScaleOptimizer(
                 optimizer, initial_scale=self._initial_loss_scale())
         # One update per step, so model.optimizer.iterations counts steps.
         super().compile(optimizer=optimizer, jit_compile=jit_compile,
@@ -294,7 +297,8 @@ class VAE(keras.Model):
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         for name, value in (("loss", loss), ("recon", recon), ("kl", kl)):
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        # step_logs: shaped for Keras's multi-worker reduction (distribute.py).
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
 
 def build_vae(arch: str, latent_dim: int, sample_shape, width: int, depth: int = 2,

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -467,3 +468,43 @@ def test_load_50_concurrent_samples(client, capsys):
         print(f"\nload test: 50 concurrent /sample (16 images each), concurrency 2: "
               f"median {statistics.median(latencies):.2f} s, worst {latencies[-1]:.2f} s, "
               f"all in {wall:.2f} s")
+
+
+# -- trust boundaries: the address and the files it serves ---------------------------
+
+
+def test_launch_binds_this_machine_and_allows_no_extra_paths(service, monkeypatch):
+    import gradio as gr
+
+    from demo.app import start
+
+    seen = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: seen.update(kwargs))
+    start(service)
+    assert seen["server_name"] == "127.0.0.1"
+    assert not seen.get("allowed_paths") and not seen.get("share")
+
+
+def test_api_serves_no_file_but_its_outputs(client, models_dir):
+    """gradio serves what a button returned (copied into its cache) and
+    nothing else: not the models, not the repository, not the system."""
+    from gradio_client import Client
+
+    base = client.src.rstrip("/")
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def status(url):
+        try:
+            with no_proxy.open(url, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    output = Client(base, verbose=False, download_files=False).predict(
+        "mnist", 0, 4, 0, "all", api_name="/sample")
+    assert status(output["url"]) == 200
+    cache = Path(output["path"]).parent
+    for path in (models_dir / "mnist" / "generator.onnx", models_dir / "toy" / "model.json",
+                 REPO / "README.md", "README.md", "saved_models/mnist-dcgan/generator.onnx",
+                 "/etc/passwd", f"{cache}/../../../etc/passwd"):
+        assert status(f"{base}/gradio_api/file={path}") == 403, path

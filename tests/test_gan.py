@@ -219,15 +219,19 @@ def test_ema_generator_tracks_the_moving_average_and_round_trips(tmp_path):
     from keras_gan.gans import build_gan
 
     base = tiny_points_gan()
-    gan = build_gan("gan", base.generator, base.discriminator, seed=0, ema_decay=0.9)
+    # decay 0.25 with the warm-up min(decay, (1 + n) / (10 + n)): steps 1, 2 use
+    # the warm-up (2/11, 3/12), steps 3, 4 the decay itself; both are checked.
+    gan = build_gan("gan", base.generator, base.discriminator, seed=0, ema_decay=0.25)
     gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
     start = [w.numpy().copy() for w in gan.generator.weights]
     np.testing.assert_array_equal(gan.ema_generator.weights[0].numpy(), start[0])
     ema = [w.copy() for w in start]
-    for _ in range(3):  # replay the update by hand, one step at a time
+    for n in range(1, 5):  # replay the update by hand, one step at a time
         gan.fit(points_ds(n=32), epochs=1, verbose=0)
-        ema = [0.9 * e + 0.1 * w.numpy() for e, w in zip(ema, gan.generator.weights,
-                                                          strict=True)]
+        assert int(gan.g_optimizer.iterations.numpy()) == n
+        d = min(0.25, (1 + n) / (10 + n))
+        ema = [d * e + (1 - d) * w.numpy() for e, w in zip(ema, gan.generator.weights,
+                                                            strict=True)]
     for e, w in zip(ema, gan.ema_generator.weights, strict=True):
         np.testing.assert_allclose(w.numpy(), e, rtol=1e-5, atol=1e-6)
     assert gan.sampling_generator is gan.ema_generator
@@ -235,6 +239,6 @@ def test_ema_generator_tracks_the_moving_average_and_round_trips(tmp_path):
                            gan.generator.weights[0].numpy())
     gan.save(tmp_path / "g.keras")
     loaded = keras.saving.load_model(tmp_path / "g.keras")
-    assert loaded.ema_decay == 0.9
+    assert loaded.ema_decay == 0.25
     np.testing.assert_array_equal(loaded.ema_generator.weights[0].numpy(),
                                   gan.ema_generator.weights[0].numpy())

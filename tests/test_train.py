@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_gan.callbacks import read_checkpoint_step
+from keras_gan.callbacks import read_checkpoint_step, weights_name
 from keras_gan.config import TrainConfig
 from keras_gan.train import TrainError, build_model, train
 
@@ -126,7 +126,7 @@ def test_kill_9_mid_epoch_then_resume_restores_optimizer_state(tmp_path):
     assert result.step == 800  # the step count went on from the checkpoint
 
     fresh = build_model(cfg, (2,))
-    fresh.load_weights(ckpt / "ckpt.weights.h5")  # the final checkpoint, step 800
+    fresh.load_weights(ckpt / weights_name(800))  # the final checkpoint, step 800
     first = build_model(cfg, (2,))
     assert int(first.optimizer.iterations) == 0
     # What the resumed run started from is what was on disk when it was killed:
@@ -153,7 +153,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     ckpt = tmp_path / "run" / "checkpoints"
     assert read_checkpoint_step(ckpt) == 10
     model = build_model(toy_cfg(tmp_path), (2,))
-    model.load_weights(ckpt / "ckpt.weights.h5")
+    model.load_weights(ckpt / weights_name(10))
     assert all(np.isfinite(v.numpy()).all() for v in model.discriminator.variables)
     assert not (tmp_path / "run" / "generator.keras").exists()
 

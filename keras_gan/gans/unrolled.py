@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gan.distribute import mean_over_replicas, replica_local
 from keras_gan.gan import GAN
 
 
@@ -45,11 +46,12 @@ class UnrolledGAN(GAN):
         self.unroll_steps = int(unroll_steps)
         self.unroll_learning_rate = (None if unroll_learning_rate is None
                                      else float(unroll_learning_rate))
-        self._last_real = None
+        self._step_local = replica_local()  # one per replica under tf.distribute
+        self._step_local.last_real = None
 
     def d_step(self, real, labels=None):
         # Read by the g_step of the same train_step (same traced function).
-        self._last_real = (real, labels)
+        self._step_local.last_real = (real, labels)
         return super().d_step(real, labels)
 
     def _critic(self, trainable, non_trainable, samples, labels):
@@ -60,9 +62,9 @@ class UnrolledGAN(GAN):
     def g_step(self, batch_size):
         if not self.unroll_steps:
             return super().g_step(batch_size)
-        if self._last_real is None:
+        if getattr(self._step_local, "last_real", None) is None:
             raise RuntimeError("UnrolledGAN.g_step needs a preceding d_step (its real data)")
-        (real, labels), self._last_real = self._last_real, None
+        (real, labels), self._step_local.last_real = self._step_local.last_real, None
         lr = self.unroll_learning_rate
         if lr is None:
             lr = ops.cast(self.d_optimizer.learning_rate, "float32")
@@ -85,7 +87,9 @@ class UnrolledGAN(GAN):
                     fake_logits, state = self._critic(d_vars, state, seen_fake, labels)
                     d_loss = self.discriminator_loss(real_logits, fake_logits, real=real,
                                                      fake=fake, labels=labels)
-                grads = inner.gradient(d_loss, d_vars)
+                # The d optimizer all-reduces its gradients, these plain steps
+                # must too: each replica holds only its share of the batch.
+                grads = mean_over_replicas(inner.gradient(d_loss, d_vars))
                 d_vars = [v if g is None else v - ops.cast(lr, v.dtype) * g
                           for v, g in zip(d_vars, grads, strict=True)]
             fake_logits, _ = self._critic(d_vars, state, seen_fake, labels)

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gan.distribute import replica_local
 from keras_gan.gan import GAN
 
 
@@ -94,6 +95,7 @@ class WGANGP(GAN):
         if not float(gp_weight) >= 0:
             raise ValueError(f"gp_weight must be >= 0, got {gp_weight}")
         self.gp_weight = float(gp_weight)
+        self._step_local = replica_local()  # one per replica under tf.distribute
 
     def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
         shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
@@ -102,12 +104,12 @@ class WGANGP(GAN):
             lambda x: self.discriminate(x, labels, training=True), real, fake, eps)
         # d_step returns only what it computed itself: the penalty reaches
         # the metrics through this attribute (same trace, read right after).
-        self._gp = gp
+        self._step_local.gp = gp
         return super().discriminator_loss(real_logits, fake_logits, real, fake, labels) + gp
 
     def d_step(self, real, labels=None):
         metrics = super().d_step(real, labels)
-        metrics["gp"], self._gp = self._gp, None  # drop the graph tensor
+        metrics["gp"], self._step_local.gp = self._step_local.gp, None  # drop the graph tensor
         return metrics
 
     def get_config(self):

@@ -1,0 +1,88 @@
+"""One 5-minute training of a `keras-gan train` variation, scored at wall-clock checkpoints.
+
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+        python benchmarks/preset_search.py TAG BUDGET_S EVERY_S [key=value ...]
+
+Trains `TrainConfig()` (the default preset) with the given overrides on the
+embedded digits, copies the sampling generator's weights every EVERY_S
+seconds of training (copy time excluded) until BUDGET_S, then scores each
+copy on 5,000 samples (seed 0) with the shipped digit classifier and prints
+one JSON line per copy. The search of issue 6 ran two of these at a time,
+one TensorFlow thread each; its lines are in
+benchmarks/results/preset_search.md.
+"""
+import json
+import os
+import shutil
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_gan.config import TrainConfig  # noqa: E402
+from keras_gan.data import load_dataset  # noqa: E402
+from keras_gan.evaluate import generate, image_metrics  # noqa: E402
+from keras_gan.evaluator import DigitEvaluator  # noqa: E402
+from keras_gan.train import train  # noqa: E402
+
+
+def typed(base: TrainConfig, key: str, value: str):
+    """`value` as the type of the config field `key` (None defaults: int or str)."""
+    default = getattr(base, key)
+    if isinstance(default, bool):
+        return value.lower() == "true"
+    if default is None:
+        return int(value) if value.lstrip("-").isdigit() else value
+    return type(default)(value)
+
+
+class Snapshots(keras.callbacks.Callback):
+    def __init__(self, budget: float, every: float):
+        super().__init__()
+        self.budget, self.every = budget, every
+        self.snaps, self.n, self.pause = {}, 0, 0.0
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = time.perf_counter() - self.t0 - self.pause
+        if elapsed // self.every > self.n:
+            self.n = int(elapsed // self.every)
+            t = time.perf_counter()
+            step = int(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations))
+            weights = [w.copy() for w in self.model.sampling_generator.get_weights()]
+            self.snaps[step] = (weights, elapsed)
+            self.pause += time.perf_counter() - t
+        if elapsed >= self.budget:
+            self.model.stop_training = True
+
+
+def main() -> None:
+    tag, budget, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    base = TrainConfig()
+    overrides = {k: typed(base, k, v) for k, v in (a.split("=", 1) for a in sys.argv[4:])}
+    out = f"runs/preset-search/{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    cfg = base.replace(out=out, tensorboard=False, fd_every=0, verbose=0, epochs=10_000,
+                       checkpoint_every=10**9, **overrides)
+    ds, _ = load_dataset("mnist-sample")
+    real = np.stack([x for x, _ in ds.as_numpy_iterator()])
+    snap = Snapshots(budget, every)
+    gen = train(cfg, callbacks=[snap]).model.sampling_generator
+    evaluator = DigitEvaluator()
+    for step, (weights, sec) in sorted(snap.snaps.items()):
+        gen.set_weights(weights)
+        fake, _ = generate(gen, 5000, 0, progress=False)
+        m = image_metrics(fake, real, evaluator)
+        print(json.dumps({"tag": tag, **{k: str(v) for k, v in overrides.items()},
+                          "step": step, "sec": round(sec, 1), "fd": round(m["fd"], 2),
+                          "score": round(m["score"], 2),
+                          "min_class": m["class_coverage"]["min_fraction"]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
