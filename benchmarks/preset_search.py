@@ -15,12 +15,11 @@ import json
 import os
 import shutil
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from time_to_quality import WallClockSnapshots  # noqa: E402  (benchmarks/)
 
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.data import load_dataset  # noqa: E402
@@ -39,28 +38,6 @@ def typed(base: TrainConfig, key: str, value: str):
     return type(default)(value)
 
 
-class Snapshots(keras.callbacks.Callback):
-    def __init__(self, budget: float, every: float):
-        super().__init__()
-        self.budget, self.every = budget, every
-        self.snaps, self.n, self.pause = {}, 0, 0.0
-
-    def on_train_begin(self, logs=None):
-        self.t0 = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        elapsed = time.perf_counter() - self.t0 - self.pause
-        if elapsed // self.every > self.n:
-            self.n = int(elapsed // self.every)
-            t = time.perf_counter()
-            step = int(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations))
-            weights = [w.copy() for w in self.model.sampling_generator.get_weights()]
-            self.snaps[step] = (weights, elapsed)
-            self.pause += time.perf_counter() - t
-        if elapsed >= self.budget:
-            self.model.stop_training = True
-
-
 def main() -> None:
     tag, budget, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     base = TrainConfig()
@@ -71,10 +48,11 @@ def main() -> None:
                        checkpoint_every=10**9, **overrides)
     ds, _ = load_dataset("mnist-sample")
     real = np.stack([x for x, _ in ds.as_numpy_iterator()])
-    snap = Snapshots(budget, every)
+    # The budgets every, 2 * every, ... up to budget (time_to_quality.py's callback).
+    snap = WallClockSnapshots([every * k for k in range(1, int(budget // every) + 1)])
     gen = train(cfg, callbacks=[snap]).model.sampling_generator
     evaluator = DigitEvaluator()
-    for step, (weights, sec) in sorted(snap.snaps.items()):
+    for _, (weights, step, sec) in sorted(snap.snapshots.items()):
         gen.set_weights(weights)
         fake, _ = generate(gen, 5000, 0, progress=False)
         m = image_metrics(fake, real, evaluator)

@@ -65,20 +65,20 @@ class WallClockSnapshots(keras.callbacks.Callback):
         super().__init__()
         self.budgets = sorted(budgets_s)
         self.snapshots = {}  # budget -> (weights, step, seconds)
-        self.step = 0
 
     def on_train_begin(self, logs=None):
         self.t0 = time.perf_counter()
         self.paused = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
         elapsed = time.perf_counter() - self.t0 - self.paused
         while self.budgets and elapsed >= self.budgets[0]:
             t = time.perf_counter()
             gen = self.model.sampling_generator
+            # Generator updates, also right with steps_per_execution > 1.
+            step = int(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations))
             self.snapshots[self.budgets.pop(0)] = ([w.copy() for w in gen.get_weights()],
-                                                   self.step, elapsed)
+                                                   step, elapsed)
             self.paused += time.perf_counter() - t
         if not self.budgets:
             self.model.stop_training = True
