@@ -1,8 +1,10 @@
 """Trains and ships the MNIST generators: saved_models/mnist-dcgan and mnist-cgan.
 
 Each is the default preset of `keras-gan train` (the `TrainConfig` defaults)
-on the embedded `mnist-sample` digits, trained for --epochs; `mnist-cgan` is
-the same recipe with `--gan cgan` (label embedding in G, projection D). Then,
+on the embedded `mnist-sample` digits, trained for --epochs: `mnist-dcgan` is
+the preset as it is (DCGAN networks, `--gan clustered`: conditioned on k-means
+clusters found without labels, sampled from z alone), `mnist-cgan` the same
+recipe with `--gan cgan` (conditioned on the digit labels). Then,
 for each: `keras-gan eval` (10,000 samples from seed 0 against the 10,000
 real digits; for cgan, labels cycling through the classes and the share
 classified as the asked class), the report to
@@ -10,7 +12,7 @@ classified as the asked class), the report to
 on the card and the report's sample grid as `samples.png`. Run from the
 repository root:
 
-    python benchmarks/ship_mnist_models.py [--models dcgan,cgan] [--epochs 80]
+    python benchmarks/ship_mnist_models.py [--models dcgan,cgan] [--epochs 80] [--no-train]
 """
 
 from __future__ import annotations
@@ -33,15 +35,26 @@ from keras_gan.train import train  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ship(gan: str, epochs: int, runs: Path) -> dict:
-    name = f"mnist-{gan}"
-    run_dir = runs / name
+# Model name -> variant: the unconditional model is the default preset's.
+VARIANTS = {"dcgan": TrainConfig().gan, "cgan": "cgan"}
+
+
+def train_run(model: str, epochs: int, run_dir: Path) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not a resume
-    cfg = TrainConfig(gan=gan, epochs=epochs, out=str(run_dir), verbose=2, fd_every=0,
-                      tensorboard=False, checkpoint_every=1000)
+    cfg = TrainConfig(gan=VARIANTS[model], epochs=epochs, out=str(run_dir), verbose=2,
+                      fd_every=0, tensorboard=False, checkpoint_every=1000)
     t0 = time.perf_counter()
     train(cfg)
-    print(f"{name}: trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"{run_dir.name}: trained in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def ship(model: str, epochs: int, runs: Path, retrain: bool = True) -> dict:
+    """Trains (unless `retrain` is False: the run folder is reused), evaluates,
+    reports and exports `mnist-MODEL`; returns its card."""
+    name = f"mnist-{model}"
+    run_dir = runs / name
+    if retrain:
+        train_run(model, epochs, run_dir)
     result = evaluate(run_dir, progress=False)
     report = write_report(result, ROOT / "benchmarks" / "results" / "eval" / name, run_dir)
     m = result["metrics"]
@@ -55,7 +68,7 @@ def ship(gan: str, epochs: int, runs: Path) -> dict:
     metrics["protocol"] = ("keras-gan eval: 10,000 samples from seed 0 vs the 10,000 "
                            "mnist-sample digits, shipped digit classifier; reference = "
                            "two halves of the real digits")
-    metrics["command"] = f"python benchmarks/ship_mnist_models.py --models {gan} " \
+    metrics["command"] = f"python benchmarks/ship_mnist_models.py --models {model} " \
                          f"--epochs {epochs}"
     out = ROOT / "saved_models" / name
     card = export_generator(run_dir, out, name=name, metrics=metrics, overwrite=True,
@@ -71,11 +84,14 @@ def main(argv=None) -> int:
     p.add_argument("--models", default="dcgan,cgan", help="dcgan and/or cgan")
     p.add_argument("--epochs", type=int, default=80, help="passes over the 10,000 digits")
     p.add_argument("--runs", default="runs", help="parent of the run folders (runs)")
+    p.add_argument("--no-train", action="store_true",
+                   help="evaluate and export the existing run folders (after a failed "
+                        "export, say) instead of training afresh")
     args = p.parse_args(argv)
     for gan in [g.strip() for g in args.models.split(",") if g.strip()]:
-        if gan not in ("dcgan", "cgan"):
+        if gan not in VARIANTS:
             p.error(f"unknown model {gan!r}: dcgan or cgan")
-        ship(gan, args.epochs, Path(args.runs))
+        ship(gan, args.epochs, Path(args.runs), retrain=not args.no_train)
     return 0
 
 

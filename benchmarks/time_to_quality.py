@@ -5,9 +5,10 @@
 
 Trains each recipe once with `keras_gan.train.train` (what `keras-gan train`
 runs) on the embedded `mnist-sample` digits and snapshots the generator it
-would export (the EMA one when the recipe keeps one) when the training wall
-clock (from the start of `fit`, tracing, data pipeline, checkpoints and
-sample grids included) passes each budget; training stops at the last
+would export (the EMA one when the recipe keeps one) when the wall clock
+(from the call of `train`: data loading, the default preset's k-means,
+model building, tracing, checkpoints and sample grids included) passes each
+budget; training stops at the last
 budget. Afterwards each snapshot is scored like `keras-gan eval` does: 10,000
 samples from seed 0 against the 10,000 real digits, with the shipped digit
 classifier (`keras_gan.evaluate.image_metrics`), beside the real-data
@@ -58,17 +59,20 @@ RECIPES = {
 
 class WallClockSnapshots(keras.callbacks.Callback):
     """Copies the sampling generator's weights as training time passes each
-    budget (seconds since the start of fit, minus the time spent copying);
-    stops training after the last one."""
+    budget (seconds since `start`, a `time.perf_counter()` value, or else
+    since the start of fit; minus the time spent copying); stops training
+    after the last one."""
 
-    def __init__(self, budgets_s):
+    def __init__(self, budgets_s, start: float | None = None):
         super().__init__()
         self.budgets = sorted(budgets_s)
         self.snapshots = {}  # budget -> (weights, step, seconds)
+        self.t0 = start
+        self.paused = 0.0
 
     def on_train_begin(self, logs=None):
-        self.t0 = time.perf_counter()
-        self.paused = 0.0
+        if self.t0 is None:
+            self.t0 = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         elapsed = time.perf_counter() - self.t0 - self.paused
@@ -86,7 +90,9 @@ class WallClockSnapshots(keras.callbacks.Callback):
 
 def run_recipe(name, budgets_s, root: Path):
     cfg = TrainConfig(out=str(root / name), **{**RECIPES[name], **QUIET})
-    snap = WallClockSnapshots(budgets_s)
+    # The clock starts before train(): data loading, the default preset's
+    # k-means clustering and model building count against the budget.
+    snap = WallClockSnapshots(budgets_s, start=time.perf_counter())
     result = train(cfg, callbacks=[snap])
     return cfg, result.model.sampling_generator, snap.snapshots
 
@@ -97,6 +103,10 @@ def main(argv=None) -> int:
     p.add_argument("--recipes", default="tutorial,default")
     p.add_argument("--num-samples", type=int, default=10_000)
     p.add_argument("--out", help="markdown report path (.json beside it)")
+    p.add_argument("--keep", metavar="JSON",
+                   help="an earlier report's .json: its recipes not trained now are "
+                        "reported from it, marked as such (a 20-minute tutorial run "
+                        "need not be repeated when only the default preset changed)")
     args = p.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -132,6 +142,16 @@ def main(argv=None) -> int:
                 "class_kl": m["class_coverage"]["kl_to_uniform"], "reference": m["reference"]}
             print(r, b, results[r][b]["step"], f"FD {m['fd']:.2f} score {m['score']:.2f}",
                   flush=True)
+    kept = {}
+    if args.keep:
+        import json
+
+        earlier = json.loads(Path(args.keep).read_text())
+        for r, rows in earlier["results"].items():
+            if r not in results and r in RECIPES:
+                kept[r] = earlier.get("provenance", {}).get(r) or args.keep
+                results[r] = {float(b): x for b, x in rows.items()}
+        recipes = [r for r in RECIPES if r in results]
     ref = next(iter(next(iter(results.values())).values()))["reference"]
     lines = [
         "# Time to quality on MNIST (digit FD, digit score, class coverage)",
@@ -149,6 +169,7 @@ def main(argv=None) -> int:
         "- Recipes: " + "; ".join(
             f"`{r}`: " + (", ".join(f"{k} {v}" for k, v in RECIPES[r].items())
                           or "`keras-gan train` defaults") for r in recipes),
+        *[f"- `{r}` rows: not retrained here; from {src}" for r, src in kept.items()],
         "",
         "| budget (min) | " + " | ".join(
             f"{r}: steps | {r}: FD | {r}: score | {r}: smallest class" for r in recipes) + " |",
@@ -174,8 +195,10 @@ def main(argv=None) -> int:
                              f"score {d['score']:.2f} ({100 * d['score'] / ref['score']:.0f}% "
                              f"of real); smallest class {d['min_class']:.3f}")
     text = "\n".join(lines) + "\n"
-    publish(text,
-            {"recipes": {r: RECIPES[r] for r in recipes}, "results": results}, args.out)
+    stamp = f"this script's run of {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}"
+    provenance = {r: kept.get(r, stamp) for r in recipes}
+    publish(text, {"recipes": {r: RECIPES[r] for r in recipes}, "results": results,
+                   "provenance": provenance}, args.out)
     return 0
 
 

@@ -47,7 +47,8 @@ def load_generator(source) -> tuple[keras.Model, dict]:
     config dict), "data" (the run's DataInfo), "metrics", "steps" and
     "train_seconds".
     """
-    import keras_gan.gans  # noqa: F401  registers GAN and its variants for load_model
+    # Registers GAN, its variants and their layers (LatentCluster) for load_model.
+    import keras_gan.gans  # noqa: F401
     import keras_gan.vae  # noqa: F401
 
     source = Path(source).expanduser()
@@ -116,10 +117,12 @@ def float32_generator(generator: keras.Model) -> keras.Model:
     every layer's dtype policy set to float32 and the weights copied (their
     variables are float32 under mixed precision already).
     """
-    if all(layer.dtype_policy.name == "float32" for layer in generator.layers):
+    if all(layer.dtype_policy.name == "float32" for layer in _all_layers(generator)):
         return generator
 
     def clone(layer):
+        if isinstance(layer, keras.Model):  # nested: the clustered sampler's network
+            return float32_generator(layer)
         config = layer.get_config()
         config["dtype"] = "float32"
         return layer.__class__.from_config(config)
@@ -127,6 +130,15 @@ def float32_generator(generator: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(generator, clone_function=clone)
     copy.set_weights(generator.get_weights())
     return copy
+
+
+def _all_layers(model: keras.Model):
+    """The layers of `model`, and of the models nested in it."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+        else:
+            yield layer
 
 
 def _example_inputs(generator: keras.Model, n: int = 2):
@@ -190,16 +202,38 @@ def export_fp16(onnx_path, fp16_path, probe: int = 64) -> float:
     from onnxconverter_common import float16
 
     model = onnx.load(str(onnx_path))
-    # The converter retypes a Cast of the int64 labels to float as float16 but
-    # keeps its `to` attribute, leaving an invalid graph: keep those in fp32.
-    int_inputs = {i.name for i in model.graph.input
-                  if i.type.tensor_type.elem_type == onnx.TensorProto.INT64}
-    keep = [n.name for n in model.graph.node
-            if n.op_type == "Cast" and set(n.input) & int_inputs]
+    # The converter retypes a Cast from an integer (the int64 labels, or the
+    # cluster a clustered GAN's sampler draws) to float as float16 but keeps
+    # its `to` attribute, leaving an invalid graph: keep every Cast in fp32
+    # (a handful of cheap nodes; the converter adds the casts around them).
+    keep = [n.name for n in model.graph.node if n.op_type == "Cast"]
+    # A clustered sampler's cluster draw (the `latent_cluster` layer) compares
+    # z[:, 0] with the cluster boundaries: in fp16 a z near a boundary flips
+    # to another cluster, a different digit. Those nodes stay fp32 and read z
+    # and the boundaries unrounded (the converter would feed them casts back
+    # from fp16).
+    exact = [n for n in model.graph.node if "latent_cluster" in n.name]
+    keep += [n.name for n in exact]
+    graph_inputs = {i.name for i in model.graph.input}
+    fp32_inits = {i.name: i for i in model.graph.initializer
+                  if i.data_type == onnx.TensorProto.FLOAT}
+    unrounded = {n.name: {k: x for k, x in enumerate(n.input)
+                          if x in graph_inputs or x in fp32_inits} for n in exact}
     with warnings.catch_warnings():  # it warns for every weight below fp16's range
         warnings.simplefilter("ignore", UserWarning)
         model = float16.convert_float_to_float16(model, keep_io_types=True,
                                                  node_block_list=keep)
+    added = {}
+    for node in model.graph.node:
+        for k, name in unrounded.get(node.name, {}).items():
+            if name in fp32_inits and name not in added:
+                added[name] = onnx.numpy_helper.from_array(
+                    onnx.numpy_helper.to_array(fp32_inits[name]), f"{name}_fp32")
+            node.input[k] = added[name].name if name in added else name
+    model.graph.initializer.extend(added.values())
+    used = {x for n in model.graph.node for x in n.input}
+    for init in [i for i in model.graph.initializer if i.name not in used]:
+        model.graph.initializer.remove(init)
     onnx.save(model, str(fp16_path))
     fp32 = OnnxGenerator(onnx_path, providers=["CPUExecutionProvider"])
     fp16 = OnnxGenerator(fp16_path, providers=["CPUExecutionProvider"])

@@ -145,9 +145,11 @@ def make_dataset(
     """Builds the training pipeline for a data source.
 
     load_dataset -> cache -> shuffle (seeded, reshuffled each epoch) -> repeat ->
-    batch -> skip(skip_batches) -> prefetch. With a fixed seed the batch order is
-    the same in every process, so a resumed run passes the number of batches it
-    has already trained on as `skip_batches` and sees exactly the batches an
+    batch -> skip(skip_batches) -> prefetch. With a fixed seed and the same
+    TensorFlow global seed (tf.data mixes it into every op seed; `train` sets
+    both from the config's seed in every process) the batch order is the same
+    in every process, so a resumed run passes the number of batches it has
+    already trained on as `skip_batches` and sees exactly the batches an
     uninterrupted run would see next.
 
     Args:

@@ -10,6 +10,8 @@ loop):
 - `discriminator_loss` / `generator_loss`: add terms (e.g. a gradient penalty);
 - `perturb`: what D sees of any sample in training (instance noise, DiffAugment);
 - `discriminate` / `generate`: change what the networks see (packing);
+- `sample_labels` / `sampler`: how conditional updates draw labels, and what
+  users sample from (the clustered GAN: z alone picks the cluster);
 - `d_step` / `g_step`: change a whole update (e.g. unrolling).
 A subclass that logs more adds names to `metric_names`.
 """
@@ -134,6 +136,14 @@ class GAN(keras.Model):
 
     def build(self, input_shape=None):
         self.built = True
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras (3.15, TF backend) builds compiled losses and
+        # metrics here, from a MEAN over replicas of the first batch. A GAN
+        # compiles neither, and under MultiWorkerMirroredStrategy that MEAN
+        # fails on an (images, labels) batch ("Attempt to convert a value
+        # (PerReplica...)"): conditional and clustered runs. Nothing to build.
+        return
 
     @property
     def metrics(self):
@@ -361,7 +371,15 @@ class GAN(keras.Model):
         for ema, w in zip(self.ema_generator.weights, self.generator.weights, strict=True):
             ema.assign(d * ema + (1.0 - d) * ops.cast(w, ema.dtype))
 
+    def sampler(self, generator):
+        """What users sample and export, given a trained generator network:
+        the network itself. A variant whose network takes more than z (the
+        clustered GAN: a cluster) wraps it into a z-only model here."""
+        return generator
+
     @property
     def sampling_generator(self):
-        """The generator to sample and export from: the EMA one when kept."""
-        return self.ema_generator if self.ema_decay is not None else self.generator
+        """The model to sample and export from: `sampler` of the EMA
+        generator when kept, else of the generator."""
+        return self.sampler(self.ema_generator if self.ema_decay is not None
+                            else self.generator)

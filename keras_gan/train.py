@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from export.runtime import sample_latents
-from keras_gan import distribute
+from keras_gan import clusters, distribute
 from keras_gan.callbacks import (
     Checkpoint,
     FrechetDistance,
@@ -54,6 +54,9 @@ from keras_gan.networks import build_networks
 RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
                                "checkpoint_every", "fd_every", "fd_samples", "strategy"})
 TOY_STEPS_PER_EPOCH = 1000
+# k-means of --gan clustered runs on at most this many real examples (the
+# first ones of the source): enough for 50 centroids, a few seconds of numpy.
+CLUSTER_EXAMPLES = 10_000
 VAE_NAME = "vae"  # --gan vae trains the VAE baseline (keras_gan/vae.py)
 
 
@@ -128,10 +131,13 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
 
 def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
                 total_steps: int | None = None,
-                steps_per_execution: int | None = None) -> keras.Model:
+                steps_per_execution: int | None = None,
+                cluster_prior: list[float] | None = None) -> keras.Model:
     """The compiled GAN a config describes, for samples of `sample_shape`
     (and `num_classes` classes, used by conditional variants); `total_steps`
-    (generator updates of the whole run) sizes a decaying `lr_schedule`."""
+    (generator updates of the whole run) sizes a decaying `lr_schedule`.
+    Clustered variants take the clusters' shares in `cluster_prior` (default:
+    `cfg.clusters` equal shares)."""
     def lr(value, updates_per_step=1):
         steps = total_steps * updates_per_step if total_steps else None
         return learning_rate(value, cfg.lr_schedule, steps)
@@ -146,24 +152,31 @@ def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
         vae.compile(make_optimizer(cfg.optimizer, lr(cfg.g_lr), cfg.beta_1, cfg.beta_2),
                     jit_compile=cfg.jit_compile)
         return vae
-    if not _conditional(cfg):
+    latent_dim, options = cfg.latent_dim, {}
+    if _clustered(cfg):
+        # The sampler spends z's first coordinate on the cluster; the network
+        # gets the rest (keras_gan/clusters.py).
+        prior = cluster_prior or [1.0 / cfg.clusters] * cfg.clusters
+        num_classes, latent_dim = len(prior), cfg.latent_dim - 1
+        options["cluster_prior"] = prior
+    elif not _conditional(cfg):
         num_classes = None
-    generator, discriminator = build_networks(cfg.arch, cfg.latent_dim, sample_shape,
+    generator, discriminator = build_networks(cfg.arch, latent_dim, sample_shape,
                                               cfg.width, cfg.depth, num_classes,
                                               spectral_norm=cfg.spectral_norm)
     # A variant whose discriminator sees something other than one sample
     # (PacGAN: packs of samples along channels) says what it needs.
     d_shape = get_gan(cfg.gan).cls.discriminator_input_shape(sample_shape)
     if d_shape != tuple(sample_shape):
-        _, discriminator = build_networks(cfg.arch, cfg.latent_dim, d_shape, cfg.width,
+        _, discriminator = build_networks(cfg.arch, latent_dim, d_shape, cfg.width,
                                           cfg.depth, num_classes,
                                           spectral_norm=cfg.spectral_norm)
-    gan = build_gan(cfg.gan, generator, discriminator, latent_dim=cfg.latent_dim,
+    gan = build_gan(cfg.gan, generator, discriminator, latent_dim=latent_dim,
                     d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed,
                     num_classes=num_classes, ema_decay=cfg.ema_decay or None,
                     instance_noise=cfg.instance_noise, label_smoothing=cfg.label_smoothing,
                     label_noise=cfg.label_noise, anneal_steps=cfg.anneal_steps,
-                    augment=cfg.augment or None)
+                    augment=cfg.augment or None, **options)
     gan.compile(
         # The D optimizer takes d_steps updates per step.
         d_optimizer=make_optimizer(cfg.optimizer, lr(cfg.d_lr, cfg.d_steps), cfg.beta_1,
@@ -191,13 +204,17 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     strategy = distribute.make_strategy(cfg.strategy)
     # Check names and data before the run folder is written, so that a typo
     # leaves nothing behind that a corrected command would trip over.
-    _conditional(cfg)
+    if _clustered(cfg) and cfg.latent_dim < 2:
+        raise ConfigError(f"--gan {cfg.gan} spends z's first coordinate on the cluster: "
+                          f"latent_dim must be >= 2, got {cfg.latent_dim}")
     if cfg.loss:
         get_loss(cfg.loss)
     _, info = _dataset(cfg, 0)
     _check_tricks(cfg, info)
     distribute.check_global_batch(cfg.batch_size, strategy.num_replicas_in_sync)
     distribute.check_jit_compile(cfg.jit_compile, strategy.num_replicas_in_sync)
+    # k-means (a few seconds) before the folder too: --clusters may not fit the data.
+    clustering = _fit_clusters(cfg) if _clustered(cfg) else (None, None)
     # The other workers read the folder (checkpoints) but never write it, so
     # that nothing races on a shared filesystem.
     chief = distribute.is_chief(strategy)
@@ -205,7 +222,7 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     previous_policy = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(cfg.precision)
     try:
-        return _train(cfg, run_dir, info, list(callbacks), strategy, chief)
+        return _train(cfg, run_dir, info, list(callbacks), strategy, chief, clustering)
     except OSError as e:
         # A full disk mid-run (checkpoints say so themselves): one line, not a
         # traceback; every file is written whole or not at all.
@@ -230,18 +247,37 @@ def _check_tricks(cfg: TrainConfig, info) -> None:
                               f"(minimax, non_saturating, least_squares); {cfg.gan} uses {loss}")
 
 
-def _dataset(cfg: TrainConfig, skip_batches: int):
+def _dataset(cfg: TrainConfig, skip_batches: int, centroids=None):
     """The fit stream from step `skip_batches` on: k minibatches of m per step
-    (global batches: under a strategy each replica gets a slice of each)."""
+    (global batches: under a strategy each replica gets a slice of each);
+    with `centroids`, each example with the index of its nearest one."""
     ds, info = make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
                             image_size=cfg.image_size, seed=cfg.seed,
                             skip_batches=skip_batches, with_labels=_conditional(cfg))
+    if centroids is not None:
+        ds = ds.map(lambda x: (x, clusters.assign_tensor(x, centroids)))
     return distribute.shard_by_data(ds), info
 
 
 def _conditional(cfg: TrainConfig) -> bool:
-    """Whether the model trains on labels (raises on an unknown name)."""
+    """Whether the model trains on the data's labels (raises on an unknown name)."""
     return cfg.gan != VAE_NAME and get_gan(cfg.gan).conditional
+
+
+def _clustered(cfg: TrainConfig) -> bool:
+    """Whether the model trains on k-means clusters of the data as labels."""
+    return cfg.gan != VAE_NAME and get_gan(cfg.gan).clustered
+
+
+def _fit_clusters(cfg: TrainConfig):
+    """(centroids, shares) of `cfg.clusters` k-means clusters of the first
+    `CLUSTER_EXAMPLES` real examples; deterministic, so --resume refits the same."""
+    ds, _ = load_dataset(cfg.dataset, image_size=cfg.image_size)
+    x = np.stack([x for x, _ in ds.take(CLUSTER_EXAMPLES).as_numpy_iterator()])
+    try:
+        return clusters.fit_clusters(x, cfg.clusters, seed=cfg.seed)
+    except ValueError as e:
+        raise ConfigError(f"--clusters {cfg.clusters}: {e} ({cfg.dataset})") from None
 
 
 def _fd_callback(cfg: TrainConfig, info, gan) -> list:
@@ -256,11 +292,19 @@ def _fd_callback(cfg: TrainConfig, info, gan) -> list:
     ds, _ = load_dataset(cfg.dataset, image_size=cfg.image_size)
     real = np.stack([x for x, _ in ds.take(10_000).as_numpy_iterator()])
     return [FrechetDistance(DigitEvaluator(), real, cfg.fd_samples, cfg.fd_every,
-                            seed=cfg.seed, num_classes=getattr(gan, "num_classes", None))]
+                            seed=cfg.seed, num_classes=_sampler_classes(gan))]
+
+
+def _sampler_classes(gan) -> int | None:
+    """The classes the model's sampler takes as labels, None if it takes z alone."""
+    sampler = getattr(gan, "sampling_generator", None)  # the VAE has none
+    if sampler is None or len(sampler.inputs) != 2:
+        return None
+    return gan.num_classes
 
 
 def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
-           strategy=None, chief: bool = True) -> TrainResult:
+           strategy=None, chief: bool = True, clustering=(None, None)) -> TrainResult:
     keras.utils.set_random_seed(cfg.seed)
     fit_batch = cfg.batch_size * cfg.d_steps
     if cfg.steps_per_epoch:
@@ -278,9 +322,10 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
     # and the callbacks run outside it, as Keras intends. Under multiworker
     # this matters: saving creates throwaway Keras objects, whose variables
     # in the scope would be collective ops that the other workers never join.
+    centroids, prior = clustering
     with (strategy or distribute.make_strategy()).scope():
         gan = build_model(cfg, info.shape, info.num_classes, total_steps=total,
-                          steps_per_execution=per_call)
+                          steps_per_execution=per_call, cluster_prior=prior)
     if chief:
         (run_dir / "data.json").write_text(
             json.dumps(dataclasses.asdict(info), indent=2) + "\n")
@@ -290,7 +335,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
               "raise --epochs to train further")
 
     latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
-    if getattr(gan, "num_classes", None):  # the grid's rows cycle through the classes
+    if _sampler_classes(gan):  # the grid's rows cycle through the classes
         latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % gan.num_classes]
     centres = None
     if info.kind == "points" and info.source in ("ring", "grid"):
@@ -321,7 +366,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
         epoch = step // steps_per_epoch
         partial = step % steps_per_epoch
         epochs = epoch + 1 if partial else cfg.epochs
-        ds, _ = _dataset(cfg, step)
+        ds, _ = _dataset(cfg, step, centroids)
         h = gan.fit(ds, epochs=epochs, initial_epoch=epoch,
                     steps_per_epoch=steps_per_epoch - partial,
                     callbacks=callbacks, verbose=cfg.verbose, shuffle=False)
@@ -336,8 +381,10 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
             break
 
     if chief:
-        save_model_atomic(gan.generator, run_dir / "generator.keras")
+        # What users sample from (`sampler`: z alone, also for clustered runs).
+        sampler = getattr(gan, "sampler", lambda g: g)
+        save_model_atomic(sampler(gan.generator), run_dir / "generator.keras")
         if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
-            save_model_atomic(gan.ema_generator, run_dir / "generator_ema.keras")
+            save_model_atomic(sampler(gan.ema_generator), run_dir / "generator_ema.keras")
         save_model_atomic(gan, run_dir / "gan.keras")
     return TrainResult(run_dir, gan, history, step)

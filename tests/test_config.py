@@ -19,9 +19,9 @@ def test_every_field_has_a_default_and_help():
 
 def test_default_run_dir_and_replace():
     cfg = TrainConfig()
-    assert cfg.run_dir == Path("runs/dcgan-mnist-sample")
+    assert cfg.run_dir == Path("runs/clustered-mnist-sample")
     assert TrainConfig(dataset="folder:/data/My Pics").run_dir == Path(
-        "runs/dcgan-folder--data-My-Pics")
+        "runs/clustered-folder--data-My-Pics")
     assert cfg.replace(out="x").run_dir == Path("x")
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 

@@ -48,7 +48,7 @@ def test_eval_cli_on_a_toy_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "modes covered" in out
     saved = json.loads((tmp_path / "run" / "eval" / "eval.json").read_text())
-    assert 0 <= saved["modes"]["modes"] <= 8 and saved["gan"] == "dcgan"
+    assert 0 <= saved["modes"]["modes"] <= 8 and saved["gan"] == cfg.gan == "clustered"
     assert (tmp_path / "run" / "eval" / "losses.png").exists()
 
 

@@ -34,7 +34,7 @@ def test_registry_lists_the_loss_families():
 @pytest.mark.parametrize("name", list_gans())
 def test_each_variant_fits_with_finite_losses(name):
     spec = get_gan(name)
-    num_classes = 3 if spec.conditional else None
+    num_classes = 3 if spec.takes_labels else None
     keras.utils.set_random_seed(0)
     g, d = variant_networks(name, num_classes=num_classes)
     gan = build_gan(name, g, d, seed=0, num_classes=num_classes)
@@ -42,7 +42,7 @@ def test_each_variant_fits_with_finite_losses(name):
     assert gan.loss_name == spec.loss
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     x = np.random.default_rng(0).normal(size=(128, 2)).astype("float32")
-    data = (x, np.arange(128) % 3) if spec.conditional else x
+    data = (x, np.arange(128) % 3) if spec.takes_labels else x
     w0 = [v.numpy().copy() for v in gan.generator.trainable_variables]
     history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), epochs=1,
                       verbose=0).history

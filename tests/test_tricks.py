@@ -194,11 +194,11 @@ def test_every_variant_trains_with_the_tricks_on(name):
     smooth = 0.1 if get_loss(spec.loss).smoothable else 0.0
     cfg = TrainConfig(dataset="ring", gan=name, width=8, latent_dim=4, instance_noise=0.1,
                       label_smoothing=smooth, anneal_steps=10, spectral_norm=True)
-    num_classes = 3 if spec.conditional else None
+    num_classes = 3 if spec.takes_labels else None
     gan = build_model(cfg, (2,), num_classes)
     assert gan.instance_noise == 0.1 and gan.label_smoothing == smooth
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
-    data = (x, np.arange(64) % 3) if spec.conditional else x
+    data = (x, np.arange(64) % 3) if spec.takes_labels else x
     history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), epochs=1,
                       verbose=0).history
     for key in spec.cls.metric_names:

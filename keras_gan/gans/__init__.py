@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from keras_gan.config import ConfigError
 from keras_gan.gan import GAN
+from keras_gan.gans.clustered import ClusteredGAN
 from keras_gan.gans.pacgan import PacGAN
 from keras_gan.gans.unrolled import UnrolledGAN
 from keras_gan.gans.wgan import WGAN, WGANGP
@@ -25,20 +26,30 @@ class GanSpec:
     loss: str
     description: str
     conditional: bool = False  # trains on (images, labels); networks take labels
+    # Trains on (images, k-means cluster of each image): networks take labels,
+    # the data needs none, and the sampler takes z alone (gans/clustered.py).
+    clustered: bool = False
+
+    @property
+    def takes_labels(self) -> bool:
+        """Whether the networks take labels (classes or clusters) in training."""
+        return self.conditional or self.clustered
 
 
 _REGISTRY: dict[str, GanSpec] = {}
 
 
 def register_gan(name: str, *, loss: str, description: str, cls: type = GAN,
-                 conditional: bool = False) -> GanSpec:
+                 conditional: bool = False, clustered: bool = False) -> GanSpec:
     if name in _REGISTRY:
         raise ValueError(f"GAN variant {name!r} is already registered")
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} for variant {name!r}")
     if not (isinstance(cls, type) and issubclass(cls, GAN)):
         raise TypeError(f"variant {name!r}: cls must be a GAN subclass")
-    spec = GanSpec(name, cls, loss, description, conditional)
+    if conditional and clustered:
+        raise ValueError(f"variant {name!r}: conditional on labels or on clusters, not both")
+    spec = GanSpec(name, cls, loss, description, conditional, clustered)
     _REGISTRY[name] = spec
     return spec
 
@@ -62,15 +73,17 @@ def build_gan(name: str, generator, discriminator, *, latent_dim: int | None = N
     """The registered variant `name` around the given networks.
 
     `loss` overrides the variant's loss family; `num_classes` is required by
-    conditional variants; `kwargs` go to the variant's class (its options).
+    conditional variants (classes) and clustered ones (clusters); `kwargs` go
+    to the variant's class (its options, e.g. `cluster_prior`).
     """
     spec = get_gan(name)
-    if spec.conditional and not num_classes:
-        raise ConfigError(f"GAN variant {name!r} is conditional: it needs labelled data "
+    if spec.takes_labels and not num_classes:
+        what = "labelled data" if spec.conditional else "the number of clusters"
+        raise ConfigError(f"GAN variant {name!r} is conditional: it needs {what} "
                           "(num_classes)")
     return spec.cls(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps,
                     loss=loss or spec.loss, seed=seed,
-                    num_classes=num_classes if spec.conditional else None, **kwargs)
+                    num_classes=num_classes if spec.takes_labels else None, **kwargs)
 
 
 register_gan("gan", loss="minimax",
@@ -89,6 +102,10 @@ register_gan("hinge", loss="hinge",
 register_gan("cgan", loss="non_saturating", conditional=True,
              description="Mirza & Osindero 2014: class-conditional G (label embedding) "
                          "and projection D (Miyato & Koyama 2018)")
+register_gan("clustered", loss="non_saturating", cls=ClusteredGAN, clustered=True,
+             description="unconditional: G and a projection D conditioned on k-means "
+                         "clusters of the real data (--clusters; cf. Lucic et al. 2019), "
+                         "the cluster drawn from z; the default preset")
 register_gan("wgan", loss="wasserstein", cls=WGAN,
              description="Arjovsky et al. 2017: Wasserstein critic, weights clipped to "
                          "[-0.01, 0.01] after each update (paper: RMSprop 5e-5, d_steps 5)")
