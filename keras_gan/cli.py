@@ -93,6 +93,9 @@ def _train(args: argparse.Namespace) -> int:
 
     result = train(cfg)
     run = result.run_dir
+    if not result.chief:  # only the chief wrote the run folder
+        print(f"\nWorker done at step {result.step}; the chief wrote {run}/")
+        return 0
     print(f"\nTrained to step {result.step}. Results in {run}/:\n"
           f"  samples/      images of fixed latents, one per epoch\n"
           f"  metrics.csv   losses and D outputs per epoch\n"

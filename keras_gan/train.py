@@ -70,6 +70,7 @@ class TrainResult:
     model: keras.Model
     history: dict
     step: int
+    chief: bool = True  # False on the other workers of a multiworker run: they wrote nothing
 
 
 def learning_rate(value: float, schedule: str = "constant", decay_steps: int | None = None):
@@ -387,4 +388,4 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
         if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
             save_model_atomic(sampler(gan.ema_generator), run_dir / "generator_ema.keras")
         save_model_atomic(gan, run_dir / "gan.keras")
-    return TrainResult(run_dir, gan, history, step)
+    return TrainResult(run_dir, gan, history, step, chief)

@@ -185,6 +185,10 @@ def test_multiworker_trains_writes_from_the_chief_only_and_resumes(tmp_path):
     assert [p.name for p in (run / "samples").iterdir()] == ["epoch_001.png"]
     assert (run / "generator.keras").exists()
     assert TrainConfig.from_json(run / "config.json").strategy == "multiworker"
+    # Only the chief (worker 0) reports a run folder it wrote.
+    logs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
+    assert "Results in" in logs[0] and "Results in" not in logs[1]
+    assert "Worker done at step 4; the chief wrote" in logs[1]
 
     _run_workers(run, "--epochs", "2", "--resume")
     assert json.loads((run / "checkpoints" / "state.json").read_text())["step"] == 8
