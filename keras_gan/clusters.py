@@ -112,7 +112,10 @@ def unconditional_sampler(generator: keras.Model, prior, name: str | None = None
     Shares `generator`'s weights."""
     latent_dim = int(generator.inputs[0].shape[-1]) + 1
     z = keras.Input((latent_dim,), name="z")
-    noise, cluster = LatentCluster(cluster_boundaries(prior), name="latent_cluster")(z)
+    # float32 even under mixed precision: in float16 a z near a boundary
+    # would fall in the neighbouring cluster (another digit).
+    noise, cluster = LatentCluster(cluster_boundaries(prior), dtype="float32",
+                                   name="latent_cluster")(z)
     return keras.Model(z, generator([noise, cluster]), name=name or generator.name)
 
 

@@ -165,6 +165,7 @@ def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
                       precision="mixed_float16", out=str(tmp_path / "run"))
     sampler = train(cfg).model.sampling_generator
     assert any(layer.compute_dtype == "float16" for layer in _all_layers(sampler))
+    assert sampler.get_layer("latent_cluster").compute_dtype == "float32"
     assert all(layer.dtype_policy.name == "float32"
                for layer in _all_layers(float32_generator(sampler)))
     card = export_generator(tmp_path / "run", tmp_path / "export", fp16=True)
