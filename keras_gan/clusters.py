@@ -75,6 +75,15 @@ def cluster_boundaries(prior) -> list[float]:
     return [NormalDist().inv_cdf(float(min(max(u, 1e-12), 1 - 1e-12))) for u in cdf]
 
 
+def cluster_of(u, boundaries):
+    """(B, 1) normal draws -> (B,) int64: how many `boundaries` each exceeds.
+
+    Comparisons and a sum: ops every converter (tf2onnx) maps directly.
+    """
+    edges = ops.convert_to_tensor([list(boundaries) or [np.inf]], dtype=u.dtype)
+    return ops.sum(ops.cast(ops.greater(u, edges), "int64"), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="keras_gan")
 class LatentCluster(keras.layers.Layer):
     """z (B, D) -> [z[:, 1:] (B, D - 1), cluster (B,) int64].
@@ -91,11 +100,7 @@ class LatentCluster(keras.layers.Layer):
         self.boundaries = [float(b) for b in boundaries]
 
     def call(self, z):
-        first = z[:, :1]
-        # Comparisons and a sum: ops every converter (tf2onnx) maps directly.
-        edges = ops.convert_to_tensor([self.boundaries or [np.inf]], dtype=z.dtype)
-        cluster = ops.sum(ops.cast(ops.greater(first, edges), "int64"), axis=1)
-        return [z[:, 1:], cluster]
+        return [z[:, 1:], cluster_of(z[:, :1], self.boundaries)]
 
     def compute_output_spec(self, z):
         return [keras.KerasTensor((z.shape[0], z.shape[1] - 1), dtype=z.dtype),

@@ -13,9 +13,8 @@ minibatch's clusters. Two things differ from `cgan`:
 from __future__ import annotations
 
 import keras
-from keras import ops
 
-from keras_gan.clusters import cluster_boundaries, unconditional_sampler
+from keras_gan.clusters import cluster_boundaries, cluster_of, unconditional_sampler
 from keras_gan.gan import GAN
 
 
@@ -43,8 +42,7 @@ class ClusteredGAN(GAN):
     def sample_labels(self, batch_size):
         # The sampler's rule, on a fresh normal draw: clusters in proportion.
         u = keras.random.normal((batch_size, 1), seed=self.seed_generator)
-        edges = ops.convert_to_tensor([self._boundaries or [float("inf")]], dtype=u.dtype)
-        return ops.sum(ops.cast(ops.greater(u, edges), "int64"), axis=1)
+        return cluster_of(u, self._boundaries)
 
     def sampler(self, generator):
         """z (latent_dim + 1,) -> sample: `generator` with the cluster drawn
