@@ -55,7 +55,8 @@ RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
                                "checkpoint_every", "fd_every", "fd_samples", "strategy"})
 TOY_STEPS_PER_EPOCH = 1000
 # k-means of --gan clustered runs on at most this many real examples (the
-# first ones of the source): enough for 50 centroids, a few seconds of numpy.
+# first ones of the source): ~100 examples per centroid at the default 100
+# clusters, a few seconds of numpy.
 CLUSTER_EXAMPLES = 10_000
 VAE_NAME = "vae"  # --gan vae trains the VAE baseline (keras_gan/vae.py)
 
