@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np  # noqa: E402
 
 from export.runtime import sample_latents  # noqa: E402
-from export.writer import export_generator, load_generator  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.data import toy_mixture  # noqa: E402
 from keras_gan.images import save_scatter  # noqa: E402
 from keras_gan.metrics import mode_metrics  # noqa: E402
+from keras_gan.run_folder import export_run, load_generator  # noqa: E402
 from keras_gan.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,7 @@ def ship(dataset: str, runs: Path) -> dict:
                "preset": f"presets/toy-{dataset}.yaml",
                "command": "python benchmarks/ship_toy_models.py"}
     out = ROOT / "saved_models" / f"toy-{dataset}"
-    card = export_generator(run_dir, out, name=f"toy-{dataset}", metrics=metrics,
-                            overwrite=True)
+    card = export_run(run_dir, out, name=f"toy-{dataset}", metrics=metrics, overwrite=True)
     title = (f"toy-{dataset}: {m['modes']}/{m['num_modes']} modes, "
              f"{100 * m['high_quality']:.1f}% high quality, reverse KL {m['reverse_kl']:.4f}")
     save_scatter(out / "samples.png", samples, means, title=title)

@@ -2,7 +2,11 @@
 
 - `export.runtime`: `OnnxGenerator`, needs only numpy + onnxruntime (never
   TensorFlow), for apps that serve the exported models.
-- `export.writer`: `export_generator(...)`, the TensorFlow side.
+- `export.writer`: `write_generator(generator, out_dir, fields)`, the
+  TensorFlow side (Keras and TensorFlow imported when a model is written).
 
-Nothing is imported here, so `import export.runtime` stays light.
+This is the lower layer: `keras_gan` imports it (`keras_gan.run_folder`
+reads a run folder and calls `write_generator`), nothing here imports
+`keras_gan` (tests/test_export.py checks). Nothing is imported here, so
+`import export.runtime` stays light.
 """

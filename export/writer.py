@@ -1,8 +1,8 @@
-"""Write a trained generator as generator.keras, SavedModel, ONNX and a card.
+"""Write a Keras generator as generator.keras, SavedModel, ONNX and a card.
 
-`export_generator(source, out_dir)` takes a run folder (`keras-gan train`'s
-output), a `.keras` file (a generator or a whole GAN) or an earlier export,
-and writes to `out_dir`:
+`write_generator(generator, out_dir, fields)` takes a Keras generator (inputs
+`z` [and `labels`]) and what is known of its training (`CARD_FIELDS`), and
+writes to `out_dir`:
 
     generator.keras    float32 Keras model (loads in safe mode)
     saved_model/       TensorFlow SavedModel, signature `serve` (and
@@ -12,6 +12,12 @@ and writes to `out_dir`:
     generator_fp16.onnx  optional (fp16=True), for GPUs; its error vs fp32
                        is measured and written to the card
     model.json         the card: shapes, classes, training config, metrics
+
+This is the lower layer: file formats and the ONNX runtime, nothing of
+keras-gan's training (nothing under export/ imports `keras_gan`; a test
+checks). Reading a run folder or a .keras file is `keras_gan.run_folder`
+(`export_run`, behind `keras-gan export`). Keras and TensorFlow are imported
+by the functions that need them, so `ExportError` is light to import.
 """
 
 from __future__ import annotations
@@ -20,93 +26,30 @@ import json
 import shutil
 import tempfile
 import warnings
-import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from export.runtime import CONTRACT_VERSION, OnnxGenerator, sample_latents
-from keras_gan.errors import UserError
+
+if TYPE_CHECKING:
+    import keras
 
 CARD_VERSION = 1
-# Model files come from outside (downloads, other people's runs): Keras's safe
-# mode refuses those that would run Python code when loaded.
-UNSAFE_MODEL = ("{path} holds Python code (a Lambda layer), which keras-gan does not run: "
-                "model files are loaded in Keras safe mode")
+CARD_FILE = "model.json"
+KERAS_FILE = "generator.keras"
+SAVED_MODEL_DIR = "saved_model"
+ONNX_FILE = "generator.onnx"
+ONNX_FP16_FILE = "generator_fp16.onnx"
+# What the caller knows of the generator's training, for the card (`write_generator`).
+CARD_FIELDS = ("name", "class_names", "gan", "dataset", "steps", "train_seconds",
+               "training_config", "metrics")
+GENERATOR_INPUTS = (["z"], ["z", "labels"])
 
 
-class ExportError(UserError, ValueError):
+class ExportError(ValueError):
     """The export source or target is wrong; the message says how."""
-
-
-def load_generator(source) -> tuple[keras.Model, dict]:
-    """The generator in `source` and what is known of its training.
-
-    Returns (generator, info) where info may hold "config" (the training
-    config dict), "data" (the run's DataInfo), "metrics", "steps" and
-    "train_seconds".
-    """
-    # Registers GAN, its variants and their layers (LatentCluster) for load_model.
-    import keras_gan.gans  # noqa: F401
-    import keras_gan.vae  # noqa: F401
-
-    source = Path(source).expanduser()
-    info: dict = {}
-    if source.is_dir():
-        if (source / "model.json").exists():  # an earlier export
-            card = json.loads((source / "model.json").read_text())
-            info = {"config": card.get("training_config"), "metrics": card.get("metrics"),
-                    "steps": card.get("steps"), "train_seconds": card.get("train_seconds"),
-                    "data": {"class_names": card.get("class_names")}}
-        elif (source / "config.json").exists():  # a run folder
-            info["config"] = json.loads((source / "config.json").read_text())
-            if (source / "data.json").exists():
-                info["data"] = json.loads((source / "data.json").read_text())
-            info.update(_run_summary(source))
-        candidates = [source / "generator_ema.keras", source / "generator.keras"]
-        path = next((p for p in candidates if p.exists()), None)
-        if path is None:
-            raise ExportError(f"{source} holds no generator.keras: is it a finished "
-                              "keras-gan run or export?")
-    elif source.is_file():
-        path = source
-    else:
-        raise ExportError(f"no model at {source}: give a run folder, a "
-                          ".keras file or an exported model folder")
-    if path.suffix != ".keras":
-        raise ExportError(f"{path} is not a .keras file")
-    if not zipfile.is_zipfile(path):  # Keras would say "File not found"
-        raise ExportError(f"cannot load {path}: it is not a zip archive, so not a .keras "
-                          "file (corrupt, or another format renamed)")
-    try:
-        # safe_mode: a .keras file can hold Lambda layers with arbitrary code.
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as e:
-        if "safe_mode" in str(e):  # Keras's advice (pass safe_mode=False) is not ours
-            raise ExportError(UNSAFE_MODEL.format(path=path)) from None
-        detail = (str(e).strip().splitlines() or [""])[0][:300]
-        raise ExportError(f"cannot load {path}: {type(e).__name__}: {detail}") from None
-    # A whole GAN -> the generator it samples from (the EMA one when kept),
-    # the same one a run folder exports.
-    generator = getattr(model, "sampling_generator", None) or getattr(model, "generator", model)
-    names = [i.name for i in generator.inputs]
-    if names not in (["z"], ["z", "labels"]):
-        raise ExportError(f"{path} is not a keras-gan generator: inputs {names}, "
-                          "expected z (and labels)")
-    return generator, info
-
-
-def _run_summary(run_dir: Path) -> dict:
-    """Steps and training time from a run's metrics.csv (last row)."""
-    csv = run_dir / "metrics.csv"
-    if not csv.exists():
-        return {}
-    rows = [line.split(",") for line in csv.read_text().splitlines()]
-    if len(rows) < 2:
-        return {}
-    last = dict(zip(rows[0], rows[-1], strict=False))
-    return {"steps": int(last["step"]), "train_seconds": float(last["seconds"])}
 
 
 def float32_generator(generator: keras.Model) -> keras.Model:
@@ -117,12 +60,16 @@ def float32_generator(generator: keras.Model) -> keras.Model:
     every layer's dtype policy set to float32 and the weights copied (their
     variables are float32 under mixed precision already).
     """
+    import keras
+
     if all(layer.dtype_policy.name == "float32" for layer in _all_layers(generator)):
         return generator
 
     def clone(layer):
         if isinstance(layer, keras.Model):  # nested: the clustered sampler's network
             return float32_generator(layer)
+        if not isinstance(layer, keras.layers.Layer):
+            return layer  # a stateless operation (keras.ops on KerasTensors): no policy
         config = layer.get_config()
         config["dtype"] = "float32"
         return layer.__class__.from_config(config)
@@ -134,6 +81,8 @@ def float32_generator(generator: keras.Model) -> keras.Model:
 
 def _all_layers(model: keras.Model):
     """The layers of `model`, and of the models nested in it."""
+    import keras
+
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
@@ -148,6 +97,7 @@ def _example_inputs(generator: keras.Model, n: int = 2):
 
 def export_saved_model(generator: keras.Model, path) -> Path:
     """SavedModel with signature `serve` (= `serving_default`) -> {"images"}."""
+    import keras
     import tensorflow as tf
 
     specs = [tf.TensorSpec((None, generator.inputs[0].shape[-1]), tf.float32, name="z")]
@@ -195,34 +145,91 @@ def export_onnx(generator: keras.Model, path, metadata: dict) -> Path:
     return path
 
 
+# Their outputs depend on their input's shape, not on its values: a walk for
+# what a discrete value is computed from stops there.
+SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
+# Ops whose output is integer or bool whatever their input: discrete even
+# where shape inference leaves the type of a tensor unknown.
+DISCRETE_OPS = frozenset({"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal",
+                          "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "ArgMax", "ArgMin"})
+
+
+def discrete_decisions(model) -> list:
+    """The nodes of an ONNX `model` that compute a discrete value from floats:
+    every node with an integer or bool output, and every node upstream of
+    one, walking back through node inputs but not into the inputs of Shape
+    and Size (their outputs do not depend on values). Rounding anything
+    these nodes read could change the discrete result (a comparison or a
+    floor near its threshold), so in a float16 copy they stay float32.
+
+    For a conditional generator this is its label plumbing (integers from
+    integers: nothing to keep exact); for a clustered sampler, the cluster
+    draw from z[:, 0] and the boundaries (slice, comparison, cast, sum). The
+    generator's own layers produce floats from floats and are not reached.
+    """
+    import onnx
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {v.name: v.type.tensor_type.elem_type for v in (
+        *inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+    types.update({i.name: i.data_type for i in model.graph.initializer})
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
+              onnx.TensorProto.BFLOAT16}
+    nodes = list(model.graph.node)
+    producer = {out: i for i, node in enumerate(nodes) for out in node.output}
+
+    def discrete(node):
+        if node.op_type in DISCRETE_OPS:
+            return True
+        if node.op_type == "Cast":  # typed by its attribute, inferred or not
+            to = next(a.i for a in node.attribute if a.name == "to")
+            return to not in floats
+        return any(types.get(out, onnx.TensorProto.UNDEFINED) not in
+                   (*floats, onnx.TensorProto.UNDEFINED) for out in node.output)
+
+    found: set[int] = set()
+    stack = [i for i, node in enumerate(nodes) if discrete(node)]
+    while stack:
+        i = stack.pop()
+        if i in found:
+            continue
+        found.add(i)
+        if nodes[i].op_type not in SHAPE_ONLY_OPS:
+            stack.extend(producer[x] for x in nodes[i].input if x in producer)
+    return [nodes[i] for i in sorted(found)]
+
+
 def export_fp16(onnx_path, fp16_path, probe: int = 64) -> float:
     """A float16 copy (float32 inputs and outputs kept) for GPUs; returns its
-    max abs error against the fp32 model on `probe` random latents (CPU)."""
+    max abs error against the fp32 model on `probe` random latents (CPU).
+
+    The nodes that compute a discrete value from floats (`discrete_decisions`)
+    stay float32 and read the graph's inputs and initializers unrounded: a
+    float16 z near a clustered sampler's cluster boundary would otherwise
+    fall in the neighbouring cluster (another digit).
+    """
     import onnx
     from onnxconverter_common import float16
 
     model = onnx.load(str(onnx_path))
+    exact = discrete_decisions(model)
     # The converter retypes a Cast from an integer (the int64 labels, or the
     # cluster a clustered GAN's sampler draws) to float as float16 but keeps
     # its `to` attribute, leaving an invalid graph: keep every Cast in fp32
     # (a handful of cheap nodes; the converter adds the casts around them).
-    keep = [n.name for n in model.graph.node if n.op_type == "Cast"]
-    # A clustered sampler's cluster draw (the `latent_cluster` layer) compares
-    # z[:, 0] with the cluster boundaries: in fp16 a z near a boundary flips
-    # to another cluster, a different digit. Those nodes stay fp32 and read z
-    # and the boundaries unrounded (the converter would feed them casts back
-    # from fp16).
-    exact = [n for n in model.graph.node if "latent_cluster" in n.name]
-    keep += [n.name for n in exact]
+    keep = {n.name for n in model.graph.node if n.op_type == "Cast"}
+    keep |= {n.name for n in exact}
     graph_inputs = {i.name for i in model.graph.input}
     fp32_inits = {i.name: i for i in model.graph.initializer
                   if i.data_type == onnx.TensorProto.FLOAT}
+    # The converter would feed the kept nodes casts back from fp16: re-point
+    # them at the float32 graph inputs and (copies of) the initializers.
     unrounded = {n.name: {k: x for k, x in enumerate(n.input)
                           if x in graph_inputs or x in fp32_inits} for n in exact}
     with warnings.catch_warnings():  # it warns for every weight below fp16's range
         warnings.simplefilter("ignore", UserWarning)
         model = float16.convert_float_to_float16(model, keep_io_types=True,
-                                                 node_block_list=keep)
+                                                 node_block_list=sorted(keep))
     added = {}
     for node in model.graph.node:
         for k, name in unrounded.get(node.name, {}).items():
@@ -242,70 +249,91 @@ def export_fp16(onnx_path, fp16_path, probe: int = 64) -> float:
     return float(np.abs(fp32.run(z, labels) - fp16.run(z, labels)).max())
 
 
-def export_generator(source, out_dir, *, name: str | None = None, fp16: bool = False,
-                     metrics: dict | None = None, overwrite: bool = False) -> dict:
-    """Writes every form of the generator in `source` to `out_dir`; returns the card."""
+def check_target(out_dir, overwrite: bool = False) -> Path:
+    """`out_dir` as a Path, if it may be written: absent, an empty folder, or
+    (with `overwrite`) a folder. Call it before loading a model: a wrong
+    target should not wait for that."""
     out = Path(out_dir).expanduser()
-    # The target first: a wrong --out should not wait for a model to load.
     if out.exists() and not out.is_dir():  # iterdir would raise NotADirectoryError
         raise ExportError(f"{out} is a file, not a folder: give --out a folder to write")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ExportError(f"{out} is not empty; pass --overwrite to replace it")
-    generator, info = load_generator(source)
+    return out
+
+
+def write_generator(generator: keras.Model, out_dir, fields: dict | None = None, *,
+                    fp16: bool = False, overwrite: bool = False) -> dict:
+    """Writes every form of `generator` (inputs z [, labels]) to `out_dir`;
+    returns the card (also written as model.json).
+
+    `fields` holds what is known of its training, any of `CARD_FIELDS`:
+    name (default: the folder's name), class_names (used when there are as
+    many as the generator's classes), gan, dataset, steps, train_seconds,
+    training_config (a dict) and metrics (a dict). The shapes, classes and
+    files on the card come from the generator itself.
+    """
+    fields = dict(fields or {})
+    unknown = sorted(set(fields) - set(CARD_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown card field(s) {unknown}; known: {list(CARD_FIELDS)}")
+    out = check_target(out_dir, overwrite)
+    names = [i.name for i in generator.inputs]
+    if names not in GENERATOR_INPUTS:
+        raise ExportError(f"{generator.name} is not a keras-gan generator: inputs {names}, "
+                          "expected z (and labels)")
     generator = float32_generator(generator)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"cannot create {out}: {e.strerror}") from None
-    config = info.get("config") or {}
     shape = [int(s) for s in generator.outputs[0].shape[1:]]
     conditional = len(generator.inputs) == 2
     num_classes = _num_classes(generator) if conditional else None
     card = {
         "card_version": CARD_VERSION,
-        "name": name or out.name,
+        "name": fields.get("name") or out.name,
         "kind": "points" if len(shape) == 1 else "image",
         "latent_dim": int(generator.inputs[0].shape[-1]),
         "image_shape": shape,
         "value_range": [-1, 1] if len(shape) == 3 else None,
         "num_classes": num_classes,
-        "class_names": _class_names(info.get("data"), num_classes),
-        "gan": config.get("gan"),
-        "dataset": config.get("dataset"),
-        "steps": info.get("steps"),
-        "train_seconds": info.get("train_seconds"),
-        "training_config": config or None,
-        "metrics": {**(info.get("metrics") or {}), **(metrics or {})},
-        "files": {"keras": "generator.keras", "saved_model": "saved_model",
-                  "onnx": "generator.onnx"},
+        "class_names": _class_names(fields.get("class_names"), num_classes),
+        "gan": fields.get("gan"),
+        "dataset": fields.get("dataset"),
+        "steps": fields.get("steps"),
+        "train_seconds": fields.get("train_seconds"),
+        "training_config": fields.get("training_config") or None,
+        "metrics": dict(fields.get("metrics") or {}),
+        "files": {"keras": KERAS_FILE, "saved_model": SAVED_MODEL_DIR, "onnx": ONNX_FILE},
     }
-    generator.save(out / "generator.keras")
-    if (out / "saved_model").exists():
-        shutil.rmtree(out / "saved_model")
-    export_saved_model(generator, out / "saved_model")
+    generator.save(out / KERAS_FILE)
+    if (out / SAVED_MODEL_DIR).exists():
+        shutil.rmtree(out / SAVED_MODEL_DIR)
+    export_saved_model(generator, out / SAVED_MODEL_DIR)
     meta = {k: card[k] for k in ("name", "kind", "latent_dim", "image_shape", "value_range",
                                  "num_classes", "class_names", "gan", "dataset")}
     meta["training_config"] = card["training_config"]
     meta["keras_gan_contract"] = CONTRACT_VERSION
-    export_onnx(generator, out / "generator.onnx", meta)
+    export_onnx(generator, out / ONNX_FILE, meta)
     if fp16:
-        error = export_fp16(out / "generator.onnx", out / "generator_fp16.onnx")
-        card["files"]["onnx_fp16"] = "generator_fp16.onnx"
+        error = export_fp16(out / ONNX_FILE, out / ONNX_FP16_FILE)
+        card["files"]["onnx_fp16"] = ONNX_FP16_FILE
         card["fp16_max_abs_error"] = error
-    (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     return card
 
 
 def _num_classes(generator: keras.Model) -> int:
-    for layer in generator.layers:
+    import keras
+
+    for layer in _all_layers(generator):
         if isinstance(layer, keras.layers.Embedding):
             return int(layer.input_dim)
     raise ExportError("conditional generator without a label Embedding layer")
 
 
-def _class_names(data: dict | None, num_classes: int | None):
+def _class_names(names, num_classes: int | None):
     if not num_classes:
         return None
-    names = (data or {}).get("class_names")
     return list(names) if names and len(names) == num_classes else [
         str(i) for i in range(num_classes)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_gan import run_folder
 from keras_gan.errors import UserError
 from keras_gan.images import save_grid, save_scatter
 
@@ -28,30 +29,11 @@ def weights_name(step: int) -> str:
     return f"ckpt-{step:09d}.weights.h5"
 
 
-def _fsync(path: Path) -> None:
-    """Flushes a file (or a folder's entries) to disk. A kill -9 loses nothing
-    the kernel has; this is for a power cut or an OS crash after the rename."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, tmp: Path, write) -> None:
-    """`write(tmp)`, flush, rename to `path`: readers see the old file or the
-    new one, never a part (also when the disk fills up)."""
-    try:
-        write(tmp)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _write_atomic(path, path.with_name(path.name + ".tmp"), lambda tmp: tmp.write_text(text))
+# The atomic writers live with the run folder's layout; the old names stay
+# importable from here.
+_fsync = run_folder.fsync
+_write_atomic = run_folder.write_atomic
+_atomic_write_text = run_folder.write_text_atomic
 
 
 def save_model_atomic(model: keras.Model, path) -> None:
@@ -177,11 +159,13 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 class MetricsCSV(keras.callbacks.Callback):
-    """Appends one row per epoch to a CSV: epoch, step, seconds, then metrics.
+    """Appends one row per epoch to a CSV: epoch, step, seconds, then metrics
+    (`keras_gan.run_folder.append_metrics`).
 
     Unlike Keras's CSVLogger it writes no empty val_ columns, records the
-    step (generator updates) and the wall time, and appends across resumes
-    (the header is written once, when the file is new).
+    step (generator updates) and the wall time, and appends across resumes;
+    a resume that logs new columns (e.g. a --fd-every that adds the digit
+    FD) widens the header, the earlier rows' new cells left empty.
     """
 
     def __init__(self, path):
@@ -195,13 +179,9 @@ class MetricsCSV(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in sorted((logs or {}).items())}
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        row = {"epoch": epoch + 1, "step": step,
-               "seconds": round(time.time() - self._start, 3), **logs}
-        new = not self.path.exists()
-        with self.path.open("a") as f:
-            if new:
-                f.write(",".join(row) + "\n")
-            f.write(",".join(str(v) for v in row.values()) + "\n")
+        run_folder.append_metrics(self.path, {
+            "epoch": epoch + 1, "step": step,
+            "seconds": round(time.time() - self._start, 3), **logs})
 
 
 class FrechetDistance(keras.callbacks.Callback):

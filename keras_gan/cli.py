@@ -40,6 +40,11 @@ def add_config_flags(parser: argparse.ArgumentParser, cls=TrainConfig) -> None:
     parsed namespace holds only what the user typed."""
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
+        if f.type == "dict":  # gan_options: --gan-option NAME=VALUE, repeatable
+            parser.add_argument(flag.rstrip("s"), dest=f.name, action="append",
+                                type=_option_pair, default=argparse.SUPPRESS,
+                                metavar="NAME=VALUE", help=f.metadata.get("help", ""))
+            continue
         help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
         if f.type == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction,
@@ -50,20 +55,45 @@ def add_config_flags(parser: argparse.ArgumentParser, cls=TrainConfig) -> None:
                             help=help_text)
 
 
+def _option_pair(text: str) -> tuple[str, object]:
+    """'pack=4' -> ('pack', 4): the value read as YAML (numbers, null, true)."""
+    import yaml
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return name.strip().replace("-", "_"), parsed
+
+
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """defaults < YAML < flags; with --resume the run's config.json is the base."""
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     flags = {k: v for k, v in vars(args).items() if k in names}
     values = read_yaml(args.config) if args.config else {}
+    if "gan_options" in flags:  # flag pairs update the YAML's mapping
+        pairs = flags.pop("gan_options")
+        base = values.get("gan_options") or {}
+        if not isinstance(base, dict):
+            raise UserError(f"{args.config}: gan_options must be a mapping of name: value")
+        values["gan_options"] = {**base, **dict(pairs)}
     values.update(flags)
     if values.get("resume"):
+        from keras_gan.run_folder import read_config
+
         defaults = TrainConfig()
         run_dir = Path(values.get("out") or default_run_dir(
             values.get("gan", defaults.gan), values.get("dataset", defaults.dataset)))
-        saved = run_dir / "config.json"
-        if saved.exists():
-            values = {**json.loads(saved.read_text()), **values}
-    return TrainConfig.from_dict(values, source=args.config or "flags")
+        saved = read_config(run_dir)
+        if saved is not None:
+            values = {**saved, **values}
+    # The variant's recipe and options (imports the registry: TensorFlow).
+    from keras_gan.gans import configure
+
+    return configure(values, source=args.config or "flags")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,16 +108,21 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     if args.list_gans:
-        from keras_gan.gans import get_gan, list_gans
+        from keras_gan.gans import get_gan, list_variants
 
-        for name in list_gans():
-            spec = get_gan(name)
-            print(f"{name:10s} loss={spec.loss:15s} {spec.description}")
-        print(f"{'vae':10s} {'(baseline)':20s} Kingma & Welling 2014 VAE, for comparison")
+        for name in list_variants():
+            variant = get_gan(name)
+            print(f"{name:10s} loss={variant.loss or '-':15s} {variant.description}")
+            for key, opt in variant.options.items():
+                print(f"{'':12s}--gan-option {key}={opt.default}: {opt.help}")
+            if variant.recipe:
+                print(f"{'':12s}recipe: " + ", ".join(f"{k}={v}" for k, v in
+                                                      variant.recipe.items()))
         return 0
     cfg = resolve_config(args)
     if args.dry_run:
         print(json.dumps(cfg.to_dict(), indent=2))
+        _print_recipe(cfg, args)
         return 0
     from keras_gan.train import train
 
@@ -104,6 +139,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_recipe(cfg: TrainConfig, args: argparse.Namespace) -> None:
+    """On stderr (stdout stays JSON): which of the variant's recipe settings
+    the run takes, and which the user set otherwise."""
+    from keras_gan.gans import get_gan
+
+    recipe = get_gan(cfg.gan).recipe
+    if not recipe:
+        return
+    taken = {k: v for k, v in recipe.items() if getattr(cfg, k) == v}
+    overridden = {k: getattr(cfg, k) for k in recipe if k not in taken}
+    line = f"recipe of --gan {cfg.gan}: " + ", ".join(f"{k}={v}" for k, v in taken.items())
+    if overridden:
+        line += "; set otherwise: " + ", ".join(f"{k}={v}" for k, v in overridden.items())
+    print(line, file=sys.stderr)
+
+
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="RUN_OR_MODEL",
                         help="a run folder, a .keras file (generator or GAN) or an export")
@@ -118,10 +169,10 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from export.writer import export_generator
+    from keras_gan.run_folder import export_run
 
-    card = export_generator(args.source, args.out, name=args.name, fp16=args.fp16,
-                            overwrite=args.overwrite)
+    card = export_run(args.source, args.out, name=args.name, fp16=args.fp16,
+                      overwrite=args.overwrite)
     files = ", ".join(card["files"].values())
     print(f"Exported {card['name']} ({card['kind']}, latent_dim {card['latent_dim']}, "
           f"output {card['image_shape']}) to {args.out}/: {files}, model.json")
@@ -202,9 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The export layer's errors are user errors too (ValueErrors: export/ does
+    # not import keras_gan). Both modules are light: numpy, no TensorFlow.
+    from export.runtime import GeneratorError
+    from export.writer import ExportError
+
     try:
         return args.run(args)
-    except UserError as e:
+    except (UserError, ExportError, GeneratorError) as e:
         print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

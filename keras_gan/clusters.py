@@ -12,7 +12,11 @@ rest is the generator's noise, so z ~ N(0, I) alone gives a sample and the
 ONNX contract (one input, z) holds. Measured on the embedded digits, 5
 minutes: benchmarks/results/preset_search.md.
 
-Pure numpy except `LatentCluster` (a Keras layer, saved in .keras files).
+Pure numpy except the sampler, which is built from Keras's own operations
+only (a slice, a comparison, a cast and a sum), so that its .keras file loads
+with `keras.saving.load_model(path, safe_mode=True)` in a process that never
+imports keras_gan, and converts to ONNX as it is. `LatentCluster` is a legacy
+layer, kept registered only so that older .keras files still load.
 """
 
 from __future__ import annotations
@@ -76,23 +80,28 @@ def cluster_boundaries(prior) -> list[float]:
 
 
 def cluster_of(u, boundaries):
-    """(B, 1) normal draws -> (B,) int64: how many `boundaries` each exceeds.
+    """(B, 1) normal draws -> (B,) int64: how many `boundaries` each is >= to.
 
-    Comparisons and a sum: ops every converter (tf2onnx) maps directly.
+    The one rule of the cluster draw: the sampler applies it to z[:, :1] and
+    ClusteredGAN.sample_labels to fresh draws. Keras ops only (a comparison, a
+    cast, a sum): on a KerasTensor it adds built-in operation nodes to a
+    functional model (saved without custom classes), and every converter
+    (tf2onnx) maps them directly. The boundaries are a float32 constant, so a
+    float32 `u` is compared in float32 (never rounded to a float16 policy).
     """
-    edges = ops.convert_to_tensor([list(boundaries) or [np.inf]], dtype=u.dtype)
-    return ops.sum(ops.cast(ops.greater(u, edges), "int64"), axis=1)
+    edges = np.asarray([list(boundaries) or [np.inf]], dtype=np.float32)
+    return ops.sum(ops.cast(ops.greater_equal(u, edges), "int64"), axis=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
 class LatentCluster(keras.layers.Layer):
-    """z (B, D) -> [z[:, 1:] (B, D - 1), cluster (B,) int64].
+    """Legacy: z (B, D) -> [z[:, 1:] (B, D - 1), cluster (B,) int64].
 
-    The cluster is the interval of `boundaries` that z[:, 0] falls in, so for
-    z ~ N(0, I) clusters come in the proportions the boundaries were made
-    for (`cluster_boundaries`) and the remaining noise is N(0, I) and
-    independent of the cluster: exactly the (noise, label) pairs the
-    conditional generator was trained on.
+    Samplers of older runs (before the sampler was built from Keras's own
+    operations) hold this layer; it stays registered only so that their
+    .keras files still load (after importing keras_gan). New files never
+    contain it: `unconditional_sampler` builds the same draw from built-in
+    operations.
     """
 
     def __init__(self, boundaries, **kwargs):
@@ -113,15 +122,38 @@ class LatentCluster(keras.layers.Layer):
 def unconditional_sampler(generator: keras.Model, prior, name: str | None = None
                           ) -> keras.Model:
     """z (latent_dim,) -> sample: `generator` (inputs z (latent_dim - 1,) and
-    labels) fed the cluster that z[:, 0] draws with probabilities `prior`.
-    Shares `generator`'s weights."""
+    labels) fed the cluster that z[:, 0] draws with probabilities `prior`
+    (`cluster_of` of z[:, :1]) and the rest of z as its noise. Shares
+    `generator`'s weights.
+
+    Built from Keras's own operations only (slices, a comparison, a cast, a
+    sum: no custom layer, no Lambda), so its .keras file loads in safe mode
+    with Keras alone. z is a float32 input and the operations follow no
+    dtype policy, so under mixed precision the draw is still computed in
+    float32 (in float16 a z near a boundary would pick the neighbouring
+    cluster: another digit).
+    """
+    return _sampler(generator, cluster_boundaries(prior), name or generator.name)
+
+
+def _sampler(generator: keras.Model, boundaries, name: str) -> keras.Model:
     latent_dim = int(generator.inputs[0].shape[-1]) + 1
-    z = keras.Input((latent_dim,), name="z")
-    # float32 even under mixed precision: in float16 a z near a boundary
-    # would fall in the neighbouring cluster (another digit).
-    noise, cluster = LatentCluster(cluster_boundaries(prior), dtype="float32",
-                                   name="latent_cluster")(z)
-    return keras.Model(z, generator([noise, cluster]), name=name or generator.name)
+    z = keras.Input((latent_dim,), dtype="float32", name="z")
+    cluster = cluster_of(z[:, :1], boundaries)
+    return keras.Model(z, generator([z[:, 1:], cluster]), name=name)
+
+
+def upgrade_legacy_sampler(model: keras.Model) -> keras.Model:
+    """A sampler saved with the legacy `LatentCluster` layer -> the same
+    sampler (same generator, its weights shared, same boundaries) built from
+    Keras's own operations, so that what is written from it loads with Keras
+    alone. Any other model is returned as it is."""
+    legacy = [layer for layer in model.layers if isinstance(layer, LatentCluster)]
+    if not legacy:
+        return model
+    (draw,) = legacy
+    (generator,) = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return _sampler(generator, draw.boundaries, model.name)
 
 
 def assign_tensor(x, centroids):

@@ -43,6 +43,7 @@ _FIELD_TYPES = {
     "str": ("a string", lambda v: isinstance(v, str)),
     "str | None": ("a string or null", lambda v: v is None or isinstance(v, str)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "dict": ("a mapping of name: value", lambda v: isinstance(v, dict)),
 }
 
 
@@ -64,6 +65,9 @@ class TrainConfig:
     # benchmarks/results/preset_search.md); what it exports takes z alone.
     gan: str = _opt("clustered", "GAN variant, a registered name (see `keras-gan train "
                     "--list-gans`), or vae for the VAE baseline")
+    gan_options: dict = field(default_factory=dict, metadata={
+        "help": "the variant's own options, e.g. pack=4 for pacgan (see --list-gans); "
+                "flag: --gan-option NAME=VALUE, repeatable"})
     loss: str | None = _opt(None, "loss family overriding the variant's: minimax, "
                             "non_saturating, wasserstein, hinge, least_squares")
     arch: str = _opt("auto", "networks: dcgan (images), tutorial (the TensorFlow DCGAN "
@@ -108,6 +112,11 @@ class TrainConfig:
                                "layers (Miyato et al. 2018)")
     augment: str = _opt("", "DiffAugment policy for images, comma-separated from color, "
                         "translation, cutout (e.g. translation,cutout; '': off)")
+    r1: float = _opt(0.0, "R1 penalty weight gamma: gamma/2 E||grad D(x)||^2 on real "
+                     "samples (Mescheder et al. 2018; 0: off)")
+    r2: float = _opt(0.0, "R2 penalty weight gamma: the same on generated samples (0: off)")
+    reg_every: int = _opt(1, "lazy R1/R2: compute them every N discriminator updates, "
+                          "weighted N (StyleGAN2; 1: every update)")
     # -- execution --
     precision: str = _opt("float32", "dtype policy; mixed_float16 adds loss scaling to "
                           "both optimizers", choices=PRECISIONS)
@@ -147,16 +156,16 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
-        for name in ("instance_noise", "label_smoothing", "label_noise", "anneal_steps"):
+        try:
+            check_tricks(self.instance_noise, self.label_smoothing, self.label_noise,
+                         self.anneal_steps, self.augment)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        for name in ("r1", "r2"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.label_smoothing + self.label_noise >= 1.0:
-            raise ConfigError("label_smoothing + label_noise must be < 1, got "
-                              f"{self.label_smoothing} + {self.label_noise}")
-        try:
-            parse_augment(self.augment)
-        except ValueError as e:
-            raise ConfigError(f"augment: {e}") from None
+        if self.reg_every < 1:
+            raise ConfigError(f"reg_every must be >= 1, got {self.reg_every}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("d_lr", "g_lr"):
@@ -218,6 +227,25 @@ class TrainConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text()), source=str(path))
+
+
+def check_tricks(instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, anneal_steps=0,
+                 augment=None) -> tuple[str, ...]:
+    """The one home of the trick options' own rules (`TrainConfig` and `GAN`
+    both call it); returns the parsed augment policy. The rules that depend
+    on the loss or the data are `GAN`'s."""
+    values = {"instance_noise": instance_noise, "label_smoothing": label_smoothing,
+              "label_noise": label_noise, "anneal_steps": anneal_steps}
+    for name, value in values.items():
+        if not float(value) >= 0.0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    if label_smoothing + label_noise >= 1.0:
+        raise ValueError("label_smoothing + label_noise must be < 1, got "
+                         f"{label_smoothing} + {label_noise}")
+    try:
+        return parse_augment(augment)
+    except ValueError as e:
+        raise ValueError(f"augment: {e}") from None
 
 
 def parse_augment(policy) -> tuple[str, ...]:

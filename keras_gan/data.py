@@ -172,18 +172,38 @@ def make_dataset(
         DataError: On a bad source or argument, or if `with_labels` is set and the
             source has no labels.
     """
+    ds, info = load_dataset(source, image_size=image_size, seed=seed, num_points=num_points)
+    ds = batch_dataset(ds, info, batch_size, seed=seed, shuffle=shuffle, repeat=repeat,
+                       drop_remainder=drop_remainder, with_labels=with_labels,
+                       skip_batches=skip_batches, cache=cache)
+    return ds, info
+
+
+def batch_dataset(
+    ds: tf.data.Dataset,
+    info: DataInfo,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    shuffle: bool = True,
+    repeat: bool = True,
+    drop_remainder: bool = True,
+    with_labels: bool = False,
+    skip_batches: int = 0,
+    cache: bool = True,
+    label_map=None,
+) -> tf.data.Dataset:
+    """The training pipeline of `make_dataset` on an already loaded source
+    (`load_dataset`'s (x, y) dataset and info), so that a run decodes its
+    source once however many pipelines it builds. `label_map` (x batch ->
+    labels) makes (x, label_map(x)) batches, e.g. k-means clusters."""
     if batch_size < 1:
         raise DataError(f"batch_size must be >= 1, got {batch_size}.")
     if skip_batches < 0:
         raise DataError(f"skip_batches must be >= 0, got {skip_batches}.")
-    kwargs = dict(image_size=image_size, seed=seed, num_points=num_points)
-    ds, info = load_dataset(source, **kwargs)
-    if with_labels and info.num_classes is None:
-        raise DataError(
-            f"Data source {source!r} has no labels, so it cannot be used with "
-            "labels (with_labels=True); use a labelled source such as mnist-sample."
-        )
-    if not with_labels:
+    if with_labels:
+        require_labels(info)
+    else:
         # Drop labels before caching so the cache holds only what is used.
         ds = ds.map(lambda x, y: x)
     if cache:
@@ -196,7 +216,23 @@ def make_dataset(
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if skip_batches:
         ds = ds.skip(skip_batches)
-    return ds.prefetch(tf.data.AUTOTUNE), info
+    if label_map is not None:
+        ds = ds.map(lambda x: (x, label_map(x)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def require_labels(info: DataInfo) -> None:
+    """Raises DataError unless the source described by `info` is labelled."""
+    if info.num_classes is None:
+        raise DataError(
+            f"Data source {info.source!r} has no labels, so it cannot be used with "
+            "labels (with_labels=True); use a labelled source such as mnist-sample."
+        )
+
+
+def first_examples(ds: tf.data.Dataset, n: int) -> np.ndarray:
+    """The first `n` (or all, if fewer) x of a `load_dataset` dataset, stacked."""
+    return np.stack([x for x, _ in ds.take(n).as_numpy_iterator()])
 
 
 def _from_arrays(source, x, y, image_size, class_names=None):

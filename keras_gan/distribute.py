@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 
 import keras
 import tensorflow as tf
@@ -270,19 +269,6 @@ class ReplicaLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
 
     def apply(self, grads, trainable_variables=None):
         return super().apply(agree_on_finite(list(grads)), trainable_variables)
-
-
-def replica_local():
-    """Scratch space (set attributes on it) for a tensor one hook of a step
-    hands to a later hook of the same step.
-
-    MirroredStrategy traces each replica's step in a thread of its own, the
-    threads taking turns at every cross-replica sync (an optimizer's
-    all-reduce): a tensor stashed on the model itself by one replica would be
-    read by another. A `threading.local` holds one per replica (and is a
-    plain namespace without a strategy).
-    """
-    return threading.local()
 
 
 def mean_over_replicas(values):

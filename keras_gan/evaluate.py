@@ -23,6 +23,7 @@ from export.runtime import sample_latents
 from keras_gan import metrics as M
 from keras_gan.errors import UserError
 from keras_gan.images import save_grid, save_scatter
+from keras_gan.run_folder import METRICS_FILE, METRICS_INDEX, read_metrics
 
 
 class EvalError(UserError, ValueError):
@@ -98,8 +99,8 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
         real: data source of the reference (default: the model's training data).
         classifier: path of the digit classifier (default: the shipped one).
     """
-    from export.writer import load_generator
     from keras_gan.data import load_dataset, toy_mixture
+    from keras_gan.run_folder import load_generator
 
     generator, info = load_generator(source)
     config = info.get("config") or {}
@@ -192,9 +193,9 @@ def write_report(result: dict, out_dir, run_dir=None) -> Path:
                   "Each row: a generated digit, then its 5 nearest real digits (pixel L2):", "",
                   "![nearest](nearest.png)", "", "Predicted classes, generated vs real:", "",
                   "![classes](classes.png)"]
-    if run_dir and (Path(run_dir) / "metrics.csv").exists():
-        _loss_curves(Path(run_dir) / "metrics.csv", out / "losses.png")
-        lines += ["", "Training curves (`metrics.csv`):", "", "![losses](losses.png)"]
+    if run_dir and (Path(run_dir) / METRICS_FILE).exists():
+        _loss_curves(Path(run_dir) / METRICS_FILE, out / "losses.png")
+        lines += ["", f"Training curves (`{METRICS_FILE}`):", "", "![losses](losses.png)"]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     (out / "eval.json").write_text(json.dumps(public, indent=2) + "\n")
@@ -220,19 +221,23 @@ def _class_histogram(path, fractions, reference):
 
 
 def _loss_curves(csv_path, path):
+    """Each logged column of a metrics CSV against the epoch. A column that
+    appeared on a --resume (or an epoch without an FD evaluation) has empty
+    cells, read as NaN: its line starts where its values do."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [line.split(",") for line in Path(csv_path).read_text().splitlines()]
-    header, data = rows[0], np.array(rows[1:], dtype=np.float64)
+    rows = read_metrics(csv_path)
     fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
-    for i, name in enumerate(header):
-        if name not in ("epoch", "step", "seconds"):
-            ax.plot(data[:, header.index("epoch")], data[:, i], label=name, marker=".")
+    epochs = np.array([r["epoch"] for r in rows])
+    for name in (rows[0] if rows else {}):
+        values = np.array([r[name] for r in rows])
+        if name not in METRICS_INDEX and not np.isnan(values).all():
+            ax.plot(epochs, values, label=name, marker=".")
     ax.set_xlabel("epoch")
-    ax.legend(fontsize=7)
+    if ax.lines:
+        ax.legend(fontsize=7)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
-

@@ -7,12 +7,16 @@ fresh fakes, then one generator update on m fresh latents. Train with plain
 
 Override points, from small to large (subclasses override hooks, never the
 loop):
-- `discriminator_loss` / `generator_loss`: add terms (e.g. a gradient penalty);
+- `discriminator_loss` / `generator_loss`: the loss of each update, given
+  real and fake logits (and the samples they came from);
+- `d_regularizers`: named terms added to D's loss and logged under their
+  names (WGAN-GP's "gp", the R1 / R2 penalties);
 - `perturb`: what D sees of any sample in training (instance noise, DiffAugment);
 - `discriminate` / `generate`: change what the networks see (packing);
 - `sample_labels` / `sampler`: how conditional updates draw labels, and what
   users sample from (the clustered GAN: z alone picks the cluster);
-- `d_step` / `g_step`: change a whole update (e.g. unrolling).
+- `d_step` / `g_step`: change a whole update (e.g. unrolling); both get a
+  real minibatch (and its labels).
 A subclass that logs more adds names to `metric_names`.
 """
 
@@ -23,17 +27,14 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gan import tricks
-from keras_gan.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
-from keras_gan.losses import get_loss
-
-
-def _unwrap(optimizer):
-    """The user's optimizer inside a `LossScaleOptimizer` (for configs)."""
-    return getattr(optimizer, "inner_optimizer", optimizer)
+from keras_gan.base import GenerativeModel, check_networks
+from keras_gan.config import check_tricks
+from keras_gan.losses import LOSSES, get_loss
+from keras_gan.penalties import zero_centered_penalty
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
-class GAN(keras.Model):
+class GAN(GenerativeModel):
     """A generator and a discriminator trained against each other.
 
     Args:
@@ -62,19 +63,23 @@ class GAN(keras.Model):
             linearly to 0 over this many generator steps (0: constant).
         augment: DiffAugment policy, e.g. "color,translation,cutout", applied
             to real and fake images in both updates (images only).
+        r1, r2: weights gamma of the zero-centred gradient penalties
+            gamma / 2 * E||grad D||^2 on real (R1) and fake (R2) samples as D
+            sees them (Mescheder et al. 2018), logged as "r1" / "r2".
+        reg_every: compute R1 / R2 only every N discriminator updates,
+            weighted N, so that they cost 1 / N (lazy regularization,
+            Karras et al. 2020, StyleGAN2).
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    optimizer_names = ("d_optimizer", "g_optimizer")
 
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
                  loss="non_saturating", seed=None, num_classes=None, ema_decay=None,
                  instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, anneal_steps=0,
-                 augment=None, **kwargs):
-        super().__init__(**kwargs)
-        for net, role in ((generator, "generator"), (discriminator, "discriminator")):
-            if not isinstance(net, keras.Model) or not net.built:
-                raise ValueError(f"{role} must be a built keras.Model (e.g. functional), "
-                                 f"got {type(net).__name__}")
+                 augment=None, r1=0.0, r2=0.0, reg_every=1, **kwargs):
+        super().__init__(seed=seed, seed_name="gan_seed", **kwargs)
+        check_networks(generator=generator, discriminator=discriminator)
         conditional = len(generator.inputs) == 2
         if conditional != bool(num_classes):
             raise ValueError(
@@ -89,12 +94,7 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.loss_name = loss
         self.loss_family = get_loss(loss)
-        self.seed = seed
         self.num_classes = int(num_classes) if num_classes else None
-        # Replica-aware: under tf.distribute a plain SeedGenerator hands every
-        # replica the same latents (keras_gan/distribute.py).
-        self.seed_generator = ReplicaSeedGenerator(seed, name="gan_seed")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.ema_decay = float(ema_decay) if ema_decay else None
         if self.ema_decay is not None:
             if not 0.0 < self.ema_decay < 1.0:
@@ -102,88 +102,48 @@ class GAN(keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         self._set_tricks(instance_noise, label_smoothing, label_noise, anneal_steps, augment)
-        # The networks are built on construction; the wrapper has no weights of
-        # its own. Marking it built lets save_weights / BackupAndRestore work.
-        self.built = True
-
-    def _set_tricks(self, instance_noise, label_smoothing, label_noise, anneal_steps, augment):
-        values = {"instance_noise": instance_noise, "label_smoothing": label_smoothing,
-                  "label_noise": label_noise, "anneal_steps": anneal_steps}
-        for name, value in values.items():
+        for name, value in (("r1", r1), ("r2", r2)):
             if not float(value) >= 0.0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
-        if label_smoothing + label_noise >= 1.0:
-            raise ValueError("label_smoothing + label_noise must be < 1 (a real target "
-                             f"above 0), got {label_smoothing} + {label_noise}")
+        if int(reg_every) < 1:
+            raise ValueError(f"reg_every must be >= 1, got {reg_every}")
+        self.r1, self.r2, self.reg_every = float(r1), float(r2), int(reg_every)
+        # Per instance: the names this model logs (R1 / R2 only when on).
+        self.metric_names = (*type(self).metric_names,
+                             *(name for name in ("r1", "r2") if getattr(self, name)))
+        self._make_trackers(self.metric_names)
+
+    def _set_tricks(self, instance_noise, label_smoothing, label_noise, anneal_steps, augment):
+        augment = check_tricks(instance_noise, label_smoothing, label_noise, anneal_steps,
+                               augment)
         if (label_smoothing or label_noise) and not self.loss_family.smoothable:
-            raise ValueError(f"loss {self.loss_name!r} has no targets to smooth; label "
-                             "smoothing works with minimax, non_saturating, least_squares")
+            smoothable = ", ".join(n for n, f in LOSSES.items() if f.smoothable)
+            raise ValueError(f"--label-smoothing / --label-noise need a loss with targets "
+                             f"({smoothable}); this model uses {self.loss_name}")
+        if augment and len(self.generator.outputs[0].shape) != 4:
+            raise ValueError(f"--augment {','.join(augment)} needs image data; the generator "
+                             f"makes samples of shape "
+                             f"{tuple(self.generator.outputs[0].shape[1:])}")
         self.instance_noise = float(instance_noise)
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.anneal_steps = int(anneal_steps)
-        self.augment = ",".join(tricks.parse_augment(augment)) or None
-        if self.augment and len(self.generator.outputs[0].shape) != 4:
-            raise ValueError(f"augment={self.augment!r} needs image samples (H, W, C), the "
-                             f"generator makes {tuple(self.generator.outputs[0].shape[1:])}")
+        self.augment = ",".join(augment) or None
 
     # -- Keras plumbing ------------------------------------------------------
 
-    def call(self, inputs, training=False):
-        """`gan(z)` (or `gan([z, labels])`) is the generator's output, so
-        `gan.predict(z)` samples."""
-        return self.generator(inputs, training=training)
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Under a strategy, Keras (3.15, TF backend) builds compiled losses and
-        # metrics here, from a MEAN over replicas of the first batch. A GAN
-        # compiles neither, and under MultiWorkerMirroredStrategy that MEAN
-        # fails on an (images, labels) batch ("Attempt to convert a value
-        # (PerReplica...)"): conditional and clustered runs. Nothing to build.
-        return
-
-    @property
-    def metrics(self):
-        # Listed here so that fit resets them at each epoch.
-        return list(self.trackers.values())
-
     def compile(self, d_optimizer="adam", g_optimizer="adam", jit_compile=False,
                 steps_per_execution=1, run_eagerly=False):
-        """Sets both optimizers (TTUR: each network its own).
-
-        Under the `mixed_float16` policy both are wrapped in a
-        `LossScaleOptimizer` (Keras only wraps `model.optimizer`). Under
-        `mixed_bfloat16` they are not: bfloat16 has float32's exponent range,
-        so gradients do not underflow (Keras makes the same choice).
-        """
-        d_optimizer = keras.optimizers.get(d_optimizer)
-        g_optimizer = keras.optimizers.get(g_optimizer)
-        if d_optimizer is g_optimizer:
-            raise ValueError("d_optimizer and g_optimizer must be two optimizer "
-                             "objects: each holds the moments of its own network")
-        if self.dtype_policy.name == "mixed_float16":
-            # Replica...: Keras's, with one overflow decision for all replicas
-            # under tf.distribute (keras_gan/distribute.py).
-            d_optimizer, g_optimizer = (
-                o if isinstance(o, keras.optimizers.LossScaleOptimizer)
-                else ReplicaLossScaleOptimizer(o)
-                for o in (d_optimizer, g_optimizer)
-            )
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        # model.optimizer is the generator's, so optimizer.iterations (used by
-        # Keras callbacks such as TensorBoard) counts generator updates: steps.
-        super().compile(optimizer=g_optimizer, jit_compile=jit_compile,
-                        steps_per_execution=steps_per_execution,
-                        run_eagerly=run_eagerly)
-        # Build both now: load_weights silently drops the moments of an
-        # optimizer that has no variables yet, and Keras builds only
-        # model.optimizer before restoring.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        """Sets both optimizers (TTUR: each network its own), each wrapped for
+        loss scaling under `mixed_float16`. `model.optimizer` is the
+        generator's, so `optimizer.iterations` (read by Keras callbacks such
+        as TensorBoard) counts generator updates: steps."""
+        self._compile(
+            {"d_optimizer": self._loss_scaled(d_optimizer),
+             "g_optimizer": self._loss_scaled(g_optimizer)},
+            {"d_optimizer": self.discriminator.trainable_variables,
+             "g_optimizer": self.generator.trainable_variables},
+            jit_compile, steps_per_execution, run_eagerly)
 
     def get_config(self):
         return {
@@ -201,6 +161,9 @@ class GAN(keras.Model):
             "label_noise": self.label_noise,
             "anneal_steps": self.anneal_steps,
             "augment": self.augment,
+            "r1": self.r1,
+            "r2": self.r2,
+            "reg_every": self.reg_every,
         }
 
     @classmethod
@@ -209,32 +172,6 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(_unwrap(self.d_optimizer)),
-            "g_optimizer": keras.saving.serialize_keras_object(_unwrap(self.g_optimizer)),
-            "jit_compile": bool(self.jit_compile),
-            "steps_per_execution": self.steps_per_execution,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("d_optimizer", "g_optimizer"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
-
-    def save_own_variables(self, store):
-        # SeedGenerator is not saveable by Keras; keep its state with the
-        # weights so that a resumed run draws the noise an uninterrupted one
-        # would have drawn.
-        store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        if "seed_state" in store.keys():
-            self.seed_generator.state.assign(store["seed_state"][...])
 
     # -- hooks ---------------------------------------------------------------
 
@@ -276,6 +213,8 @@ class GAN(keras.Model):
         return samples
 
     def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
+        """D's loss on one update's logits (`real` / `fake`: the samples as D
+        saw them). With label smoothing, real targets 1 - s (annealed)."""
         if not (self.label_smoothing or self.label_noise):
             return self.loss_family.d_loss(real_logits, fake_logits)
         amount = tricks.smoothing_amounts(ops.shape(real_logits)[0], self.label_smoothing,
@@ -283,8 +222,33 @@ class GAN(keras.Model):
         return self.loss_family.d_loss(real_logits, fake_logits,
                                        label_smoothing=amount * self.trick_scale())
 
-    def generator_loss(self, fake_logits, fake):
-        return self.loss_family.g_loss(fake_logits)
+    def generator_loss(self, fake_logits, fake, *, real_logits=None, real=None, labels=None):
+        """G's loss on D's logits of its fakes; `real_logits` (of the real
+        minibatch, as D saw it) are computed only for the loss families that
+        use them (relativistic ones), else None."""
+        return self.loss_family.generator_loss(fake_logits, real_logits)
+
+    def d_regularizers(self, real, fake, labels=None) -> dict:
+        """Named terms added to D's loss and logged under their names; `real`
+        and `fake` are the samples as D saw them. Here: R1 and R2."""
+        def critic(x):
+            return self.discriminate(x, labels, training=True)
+
+        terms = {}
+        if self.r1:
+            terms["r1"] = self._lazy(lambda: 0.5 * self.r1 * zero_centered_penalty(critic, real))
+        if self.r2:
+            terms["r2"] = self._lazy(lambda: 0.5 * self.r2 * zero_centered_penalty(critic, fake))
+        return terms
+
+    def _lazy(self, penalty):
+        """`penalty()` on every `reg_every`-th D update, times `reg_every`,
+        else 0: the same expected gradient at 1 / reg_every of the cost."""
+        if self.reg_every == 1:
+            return penalty()
+        due = ops.equal(self.d_optimizer.iterations % self.reg_every, 0)
+        return ops.cond(due, lambda: float(self.reg_every) * penalty(),
+                        lambda: ops.convert_to_tensor(0.0, "float32"))
 
     def d_output(self, logits):
         """The mean D(x) reported as d_real / d_fake: a probability for the
@@ -294,41 +258,46 @@ class GAN(keras.Model):
 
     # -- the loop ------------------------------------------------------------
 
-    def _replica_scale(self):
-        # Gradients are summed across replicas by the optimizer; a per-replica
-        # mean loss must be divided by the replica count to give the mean over
-        # the global batch (Keras's own losses do this too).
-        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
-
     def d_step(self, real, labels=None):
         """One discriminator update on a real minibatch (and its labels, for
-        conditional models: the fakes get the same labels); returns metrics."""
+        conditional models: the fakes get the same labels); returns metrics.
+        d_loss includes the regularizers, each also logged alone."""
         z = self.sample_latents(ops.shape(real)[0])
         fake = ops.stop_gradient(self.generate(z, labels, training=True))
+        # Tricks drawn once per update: the loss and the penalties see the same.
+        seen_real, seen_fake = self.perturb(real), self.perturb(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_logits = self.discriminate(self.perturb(real), labels, training=True)
-            fake_logits = self.discriminate(self.perturb(fake), labels, training=True)
-            loss = self.discriminator_loss(real_logits, fake_logits, real=real, fake=fake,
-                                           labels=labels)
+            real_logits = self.discriminate(seen_real, labels, training=True)
+            fake_logits = self.discriminate(seen_fake, labels, training=True)
+            loss = self.discriminator_loss(real_logits, fake_logits, real=seen_real,
+                                           fake=seen_fake, labels=labels)
+            terms = self.d_regularizers(seen_real, seen_fake, labels)
+            loss = loss + sum(terms.values())
             scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
-        grads = tape.gradient(scaled, variables)
-        self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self._apply(self.d_optimizer, tape, scaled, variables)
         return {"d_loss": loss, "d_real": self.d_output(real_logits),
-                "d_fake": self.d_output(fake_logits)}
+                "d_fake": self.d_output(fake_logits), **terms}
 
-    def g_step(self, batch_size):
-        """One generator update on `batch_size` fresh latents (and labels)."""
+    def g_step(self, real, labels=None):
+        """One generator update on fresh latents (and labels drawn by
+        `sample_labels`), as many as the real minibatch `real`, which the
+        loss sees through D when its family uses real logits."""
+        batch_size = ops.shape(real)[0]
         z = self.sample_latents(batch_size)
-        labels = self.sample_labels(batch_size) if self.num_classes else None
+        fake_labels = self.sample_labels(batch_size) if self.num_classes else None
+        real_logits = None
+        if self.loss_family.g_uses_real:  # no gradient to G: outside the tape
+            real_logits = ops.stop_gradient(
+                self.discriminate(self.perturb(real), labels, training=True))
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self.generate(z, labels, training=True)
-            fake_logits = self.discriminate(self.perturb(fake), labels, training=True)
-            loss = self.generator_loss(fake_logits, fake=fake)
+            fake = self.generate(z, fake_labels, training=True)
+            fake_logits = self.discriminate(self.perturb(fake), fake_labels, training=True)
+            loss = self.generator_loss(fake_logits, fake, real_logits=real_logits, real=real,
+                                       labels=fake_labels)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
-        grads = tape.gradient(scaled, variables)
-        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self._apply(self.g_optimizer, tape, scaled, variables)
         return {"g_loss": loss}
 
     def split_real(self, data):
@@ -347,15 +316,15 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         parts = self.split_real(data)
+        values = {}
         for real, labels in parts:  # unrolled by tf.function: k is a Python int
             for name, value in self.d_step(real, labels).items():
                 self.trackers[name].update_state(value)
-        for name, value in self.g_step(ops.shape(parts[0][0])[0]).items():
-            self.trackers[name].update_state(value)
+        # G's update sees the last real minibatch (relativistic losses, unrolling).
+        values.update(self.g_step(*parts[-1]))
         if self.ema_decay is not None:
             self.update_ema()
-        # step_logs: shaped for Keras's multi-worker reduction (distribute.py).
-        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
+        return self._logs(values)
 
     def update_ema(self):
         """ema <- d * ema + (1 - d) * weights, batch-norm statistics too.

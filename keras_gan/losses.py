@@ -1,9 +1,11 @@
 """GAN losses as pure functions of discriminator logits.
 
 Each family is a pair `<family>_d_loss(real_logits, fake_logits)` and
-`<family>_g_loss(fake_logits)`, both returning the mean over the batch as a
-float32 scalar. "Logits" are the raw, unbounded discriminator outputs; the
-probability D(x) of the original paper is sigmoid(logit). Every formula is
+`<family>_g_loss(fake_logits)` (or `<family>_g_loss(fake_logits, real_logits)`
+for the relativistic families, whose `LOSSES` entry says `g_uses_real`),
+both returning the mean over the batch as a float32 scalar. "Logits" are the
+raw, unbounded discriminator outputs; the probability D(x) of the original
+paper is sigmoid(logit). Every formula is
 written so that it stays finite for |logit| = 100 (softplus, never
 log(sigmoid(x))), which `tests/test_losses.py` checks.
 
@@ -113,6 +115,17 @@ class LossFamily:
     # Whether d_loss takes `label_smoothing` (a real target below 1): the
     # families with targets; the critic losses (wasserstein, hinge) have none.
     smoothable: bool = False
+    # Whether g_loss takes the real minibatch's logits too (relativistic
+    # losses): the generator update then runs D on real data as well.
+    g_uses_real: bool = False
+
+    def generator_loss(self, fake_logits, real_logits=None):
+        """g_loss on the logits it takes."""
+        if not self.g_uses_real:
+            return self.g_loss(fake_logits)
+        if real_logits is None:
+            raise ValueError("this loss family's g_loss needs the real logits")
+        return self.g_loss(fake_logits, real_logits)
 
 
 LOSSES: dict[str, LossFamily] = {

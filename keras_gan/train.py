@@ -1,33 +1,27 @@
-"""`train(cfg)`: the glue from a `TrainConfig` to `GAN.fit` and a run folder.
+"""`train(cfg)`: the glue from a `TrainConfig` to `model.fit` and a run folder.
 
 This is the only library module that reads the config; everything it calls
-takes explicit arguments. A run folder holds:
-
-    config.json            the resolved config (what --resume continues)
-    data.json              what the data source turned out to be (shape, classes)
-    metrics.csv            one row per epoch: step, seconds, losses, D outputs
-    logs/                  TensorBoard
-    samples/epoch_NNN.png  fixed-latent samples (a scatter plot for 2D data)
-    checkpoints/           the last complete training state
-    generator.keras        the trained generator, loadable alone
-    generator_ema.keras    its weights' moving average (with --ema-decay)
-    gan.keras              the whole GAN: both networks and optimizers
+takes explicit arguments, and everything variant-specific (data
+preparation, networks, compile, what is sampled) is the registered
+`Variant`'s (keras_gan/variant.py): this module names no variant. The run
+folder's layout is `keras_gan.run_folder`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import errno
-import json
 import math
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from export.runtime import sample_latents
-from keras_gan import clusters, distribute
+from keras_gan import distribute
+from keras_gan import run_folder as rf
 from keras_gan.callbacks import (
     Checkpoint,
     FrechetDistance,
@@ -35,16 +29,14 @@ from keras_gan.callbacks import (
     SampleGrid,
     SkippedUpdates,
     StopOnNonFinite,
-    _atomic_write_text,
     restore_checkpoint,
     save_model_atomic,
 )
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.data import load_dataset, make_dataset, toy_mixture
+from keras_gan.data import batch_dataset, first_examples, load_dataset, toy_mixture
 from keras_gan.errors import UserError
-from keras_gan.gans import build_gan, get_gan
+from keras_gan.gans import get_gan
 from keras_gan.losses import get_loss
-from keras_gan.networks import build_networks
 
 # Options that may differ between a run and its --resume: they change neither
 # the model, the data stream nor the optimisation. The strategy only changes
@@ -54,11 +46,7 @@ from keras_gan.networks import build_networks
 RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
                                "checkpoint_every", "fd_every", "fd_samples", "strategy"})
 TOY_STEPS_PER_EPOCH = 1000
-# k-means of --gan clustered runs on at most this many real examples (the
-# first ones of the source): ~100 examples per centroid at the default 100
-# clusters, a few seconds of numpy.
-CLUSTER_EXAMPLES = 10_000
-VAE_NAME = "vae"  # --gan vae trains the VAE baseline (keras_gan/vae.py)
+FD_EXAMPLES = 10_000  # real examples the training-time FD compares with
 
 
 class TrainError(UserError, RuntimeError):
@@ -105,12 +93,15 @@ def make_optimizer(name: str, learning_rate: float, beta_1: float, beta_2: float
 
 def _prepare_run_dir(cfg: TrainConfig) -> Path:
     run_dir = cfg.run_dir
-    saved = run_dir / "config.json"
-    if saved.exists():
+    saved = rf.read_config(run_dir)
+    if saved is not None:
         if not cfg.resume:
             raise TrainError(f"{run_dir} already holds a run; pass --resume to continue "
                              "it, or --out to start a new one")
-        before = TrainConfig.from_json(saved).to_dict()
+        saved = TrainConfig.from_dict(saved, source=str(run_dir / rf.CONFIG_FILE))
+        # Options left out of an older config.json are at their defaults.
+        before = saved.replace(
+            gan_options=get_gan(saved.gan).resolve_options(saved.gan_options)).to_dict()
         now = cfg.to_dict()
         changed = sorted(k for k in now if k not in RESUMABLE_CHANGES
                          and before.get(k) != now[k])
@@ -127,71 +118,54 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
     except OSError as e:
         raise TrainError(f"cannot write to run folder {run_dir}: {e.strerror}") from None
     # Atomic: other workers of a multi-worker run may be reading it (--resume).
-    _atomic_write_text(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+    rf.write_config(run_dir, cfg.to_dict())
     return run_dir
 
 
 def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
-                total_steps: int | None = None,
-                steps_per_execution: int | None = None,
-                cluster_prior: list[float] | None = None) -> keras.Model:
-    """The compiled GAN a config describes, for samples of `sample_shape`
-    (and `num_classes` classes, used by conditional variants); `total_steps`
-    (generator updates of the whole run) sizes a decaying `lr_schedule`.
-    Clustered variants take the clusters' shares in `cluster_prior` (default:
-    `cfg.clusters` equal shares)."""
-    def lr(value, updates_per_step=1):
+                total_steps: int | None = None, steps_per_execution: int | None = None,
+                plan=None) -> keras.Model:
+    """The compiled model a config describes, for samples of `sample_shape`.
+
+    `plan` is the variant's `DataPlan` (what `train` gets from
+    `Variant.prepare_data`); without one, the plan from counts alone
+    (`num_classes` classes of labelled data, or `cfg.clusters` equal
+    clusters). `total_steps` (generator updates of the whole run) sizes a
+    decaying `lr_schedule`.
+    """
+    variant = get_gan(cfg.gan)
+    options = variant.resolve_options(cfg.gan_options)
+    if plan is None:
+        plan = variant.plan_without_data(num_classes, cfg.clusters)
+
+    def optimizer(role: str, updates_per_step: int):
+        value = cfg.d_lr if role == "d" else cfg.g_lr
         steps = total_steps * updates_per_step if total_steps else None
-        return learning_rate(value, cfg.lr_schedule, steps)
+        return make_optimizer(cfg.optimizer, learning_rate(value, cfg.lr_schedule, steps),
+                              cfg.beta_1, cfg.beta_2)
 
-    if cfg.gan == VAE_NAME:  # the comparison baseline: same glue, one optimizer
-        from keras_gan.vae import build_vae
-
-        # Points need a sharper likelihood than [-1, 1] images (sigma study in vae.py).
-        sigma = 0.1 if len(sample_shape) == 1 else 1.0
-        vae = build_vae(cfg.arch, cfg.latent_dim, sample_shape, cfg.width, cfg.depth,
-                        seed=cfg.seed, sigma=sigma)
-        vae.compile(make_optimizer(cfg.optimizer, lr(cfg.g_lr), cfg.beta_1, cfg.beta_2),
-                    jit_compile=cfg.jit_compile)
-        return vae
-    latent_dim, options = cfg.latent_dim, {}
-    if _clustered(cfg):
-        # The sampler spends z's first coordinate on the cluster; the network
-        # gets the rest (keras_gan/clusters.py).
-        prior = cluster_prior or [1.0 / cfg.clusters] * cfg.clusters
-        num_classes, latent_dim = len(prior), cfg.latent_dim - 1
-        options["cluster_prior"] = prior
-    elif not _conditional(cfg):
-        num_classes = None
-    generator, discriminator = build_networks(cfg.arch, latent_dim, sample_shape,
-                                              cfg.width, cfg.depth, num_classes,
-                                              spectral_norm=cfg.spectral_norm)
-    # A variant whose discriminator sees something other than one sample
-    # (PacGAN: packs of samples along channels) says what it needs.
-    d_shape = get_gan(cfg.gan).cls.discriminator_input_shape(sample_shape)
-    if d_shape != tuple(sample_shape):
-        _, discriminator = build_networks(cfg.arch, latent_dim, d_shape, cfg.width,
-                                          cfg.depth, num_classes,
-                                          spectral_norm=cfg.spectral_norm)
-    gan = build_gan(cfg.gan, generator, discriminator, latent_dim=latent_dim,
-                    d_steps=cfg.d_steps, loss=cfg.loss, seed=cfg.seed,
-                    num_classes=num_classes, ema_decay=cfg.ema_decay or None,
-                    instance_noise=cfg.instance_noise, label_smoothing=cfg.label_smoothing,
-                    label_noise=cfg.label_noise, anneal_steps=cfg.anneal_steps,
-                    augment=cfg.augment or None, **options)
-    gan.compile(
-        # The D optimizer takes d_steps updates per step.
-        d_optimizer=make_optimizer(cfg.optimizer, lr(cfg.d_lr, cfg.d_steps), cfg.beta_1,
-                                   cfg.beta_2),
-        g_optimizer=make_optimizer(cfg.optimizer, lr(cfg.g_lr), cfg.beta_1, cfg.beta_2),
-        jit_compile=cfg.jit_compile,
-        steps_per_execution=steps_per_execution or cfg.steps_per_execution,
-    )
-    return gan
+    try:
+        model = variant.build(
+            arch=cfg.arch, sample_shape=tuple(sample_shape), plan=plan,
+            latent_dim=cfg.latent_dim, width=cfg.width, depth=cfg.depth,
+            spectral_norm=cfg.spectral_norm, options=options, seed=cfg.seed,
+            d_steps=cfg.d_steps, loss=cfg.loss or variant.loss,
+            ema_decay=cfg.ema_decay or None, instance_noise=cfg.instance_noise,
+            label_smoothing=cfg.label_smoothing, label_noise=cfg.label_noise,
+            anneal_steps=cfg.anneal_steps, augment=cfg.augment or None, r1=cfg.r1, r2=cfg.r2,
+            reg_every=cfg.reg_every)
+    except ValueError as e:
+        if isinstance(e, UserError):
+            raise
+        # The model's own checks (options that do not fit the data or the loss).
+        raise ConfigError(f"--gan {cfg.gan} on {cfg.dataset}: {e}") from None
+    variant.compile(model, optimizer, d_steps=cfg.d_steps, jit_compile=cfg.jit_compile,
+                    steps_per_execution=steps_per_execution or cfg.steps_per_execution)
+    return model
 
 
 def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
-    """Trains the GAN `cfg` describes; returns the run folder, model and history.
+    """Trains the model `cfg` describes; returns the run folder, model and history.
 
     With `cfg.resume`, continues from the run folder's last checkpoint with
     weights, both optimizers, the step count, the RNG state and the data
@@ -204,118 +178,38 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     """
     # First: multiworker must be set up before TensorFlow runs anything.
     strategy = distribute.make_strategy(cfg.strategy)
-    # Check names and data before the run folder is written, so that a typo
-    # leaves nothing behind that a corrected command would trip over.
-    if _clustered(cfg) and cfg.latent_dim < 2:
-        raise ConfigError(f"--gan {cfg.gan} spends z's first coordinate on the cluster: "
-                          f"latent_dim must be >= 2, got {cfg.latent_dim}")
+    # Check names, data and the model before the run folder is written, so
+    # that a typo leaves nothing behind that a corrected command would trip over.
+    variant = get_gan(cfg.gan)
+    variant.resolve_options(cfg.gan_options)
+    variant.check_config(cfg.latent_dim)
     if cfg.loss:
         get_loss(cfg.loss)
-    _, info = _dataset(cfg, 0)
-    _check_tricks(cfg, info)
     distribute.check_global_batch(cfg.batch_size, strategy.num_replicas_in_sync)
     distribute.check_jit_compile(cfg.jit_compile, strategy.num_replicas_in_sync)
-    # k-means (a few seconds) before the folder too: --clusters may not fit the data.
-    clustering = _fit_clusters(cfg) if _clustered(cfg) else (None, None)
-    # The other workers read the folder (checkpoints) but never write it, so
-    # that nothing races on a shared filesystem.
-    chief = distribute.is_chief(strategy)
-    run_dir = _prepare_run_dir(cfg) if chief else cfg.run_dir
+    # The source is opened (decoded) once; every pipeline of the run reads it.
+    source, info = load_dataset(cfg.dataset, image_size=cfg.image_size, seed=cfg.seed)
+    examples = cache(lambda n: first_examples(source, n))
+    # e.g. k-means (a few seconds) of the clustered variant: --clusters may not fit.
+    plan = variant.prepare_data(info, examples, clusters=cfg.clusters, seed=cfg.seed)
     previous_policy = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(cfg.precision)
+    keras.mixed_precision.set_dtype_policy(cfg.precision)  # before the model is built
     try:
-        return _train(cfg, run_dir, info, list(callbacks), strategy, chief, clustering)
+        return _build_and_train(cfg, strategy, info, source, plan, examples, list(callbacks))
     except OSError as e:
         # A full disk mid-run (checkpoints say so themselves): one line, not a
         # traceback; every file is written whole or not at all.
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        raise TrainError(f"disk full writing {e.filename or run_dir}: {e.strerror}; the "
+        raise TrainError(f"disk full writing {e.filename or cfg.run_dir}: {e.strerror}; the "
                          "last complete checkpoint is kept: free space, then --resume") from None
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
 
 
-def _check_tricks(cfg: TrainConfig, info) -> None:
-    """The trick options that depend on the data or the loss, checked before
-    anything is written (GAN checks them again for library users)."""
-    if cfg.augment and info.kind != "image":
-        raise ConfigError(f"--augment {cfg.augment} needs image data; {cfg.dataset} holds "
-                          f"{info.kind} of shape {tuple(info.shape)}")
-    if (cfg.label_smoothing or cfg.label_noise) and cfg.gan != VAE_NAME:
-        loss = cfg.loss or get_gan(cfg.gan).loss
-        if not get_loss(loss).smoothable:
-            raise ConfigError(f"--label-smoothing / --label-noise need a loss with targets "
-                              f"(minimax, non_saturating, least_squares); {cfg.gan} uses {loss}")
-
-
-def _dataset(cfg: TrainConfig, skip_batches: int, centroids=None):
-    """The fit stream from step `skip_batches` on: k minibatches of m per step
-    (global batches: under a strategy each replica gets a slice of each);
-    with `centroids`, each example with the index of its nearest one."""
-    ds, info = make_dataset(cfg.dataset, cfg.batch_size * cfg.d_steps,
-                            image_size=cfg.image_size, seed=cfg.seed,
-                            skip_batches=skip_batches, with_labels=_conditional(cfg))
-    if centroids is not None:
-        ds = ds.map(lambda x: (x, clusters.assign_tensor(x, centroids)))
-    return distribute.shard_by_data(ds), info
-
-
-def _conditional(cfg: TrainConfig) -> bool:
-    """Whether the model trains on the data's labels (raises on an unknown name)."""
-    return cfg.gan != VAE_NAME and get_gan(cfg.gan).conditional
-
-
-def _clustered(cfg: TrainConfig) -> bool:
-    """Whether the model trains on k-means clusters of the data as labels."""
-    return cfg.gan != VAE_NAME and get_gan(cfg.gan).clustered
-
-
-def _fit_clusters(cfg: TrainConfig):
-    """(centroids, shares) of `cfg.clusters` k-means clusters of the first
-    `CLUSTER_EXAMPLES` real examples; deterministic, so --resume refits the same."""
-    ds, _ = load_dataset(cfg.dataset, image_size=cfg.image_size)
-    x = np.stack([x for x, _ in ds.take(CLUSTER_EXAMPLES).as_numpy_iterator()])
-    try:
-        return clusters.fit_clusters(x, cfg.clusters, seed=cfg.seed)
-    except ValueError as e:
-        raise ConfigError(f"--clusters {cfg.clusters}: {e} ({cfg.dataset})") from None
-
-
-def _fd_callback(cfg: TrainConfig, info, gan) -> list:
-    """[FrechetDistance] for digit data when the shipped classifier is there."""
-    if not cfg.fd_every or tuple(info.shape) != (28, 28, 1):
-        return []
-    from keras_gan.evaluator import DEFAULT_CLASSIFIER, DigitEvaluator
-
-    if not Path(DEFAULT_CLASSIFIER).exists():
-        print(f"note: no digit classifier at {DEFAULT_CLASSIFIER}; digit FD not logged")
-        return []
-    ds, _ = load_dataset(cfg.dataset, image_size=cfg.image_size)
-    real = np.stack([x for x, _ in ds.take(10_000).as_numpy_iterator()])
-    return [FrechetDistance(DigitEvaluator(), real, cfg.fd_samples, cfg.fd_every,
-                            seed=cfg.seed, num_classes=_sampler_classes(gan))]
-
-
-def _sampler_classes(gan) -> int | None:
-    """The classes the model's sampler takes as labels, None if it takes z alone."""
-    sampler = getattr(gan, "sampling_generator", None)  # the VAE has none
-    if sampler is None or len(sampler.inputs) != 2:
-        return None
-    return gan.num_classes
-
-
-def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
-           strategy=None, chief: bool = True, clustering=(None, None)) -> TrainResult:
+def _build_and_train(cfg, strategy, info, source, plan, examples, callbacks) -> TrainResult:
     keras.utils.set_random_seed(cfg.seed)
-    fit_batch = cfg.batch_size * cfg.d_steps
-    if cfg.steps_per_epoch:
-        steps_per_epoch = cfg.steps_per_epoch
-    elif info.kind == "points" or not info.num_examples:
-        steps_per_epoch = TOY_STEPS_PER_EPOCH
-    else:
-        steps_per_epoch = max(1, info.num_examples // fit_batch)
-
+    steps_per_epoch = _steps_per_epoch(cfg, info)
     total = cfg.epochs * steps_per_epoch
     # Keras runs whole executions: an epoch (or a resumed part of one) must be
     # a multiple of the steps per execution, so take the largest divisor.
@@ -324,21 +218,75 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
     # and the callbacks run outside it, as Keras intends. Under multiworker
     # this matters: saving creates throwaway Keras objects, whose variables
     # in the scope would be collective ops that the other workers never join.
-    centroids, prior = clustering
-    with (strategy or distribute.make_strategy()).scope():
-        gan = build_model(cfg, info.shape, info.num_classes, total_steps=total,
-                          steps_per_execution=per_call, cluster_prior=prior)
+    with strategy.scope():
+        model = build_model(cfg, info.shape, total_steps=total, steps_per_execution=per_call,
+                            plan=plan)
+    # The other workers read the folder (checkpoints) but never write it, so
+    # that nothing races on a shared filesystem. The model's own checks ran
+    # above: a run it refuses leaves no folder behind.
+    chief = distribute.is_chief(strategy)
+    run_dir = _prepare_run_dir(cfg) if chief else cfg.run_dir
+    return _train(cfg, run_dir, info, model, source, plan, examples, steps_per_epoch,
+                  callbacks, chief)
+
+
+def _steps_per_epoch(cfg: TrainConfig, info) -> int:
+    if cfg.steps_per_epoch:
+        return cfg.steps_per_epoch
+    if info.kind == "points" or not info.num_examples:
+        return TOY_STEPS_PER_EPOCH
+    return max(1, info.num_examples // (cfg.batch_size * cfg.d_steps))
+
+
+def _stream(cfg: TrainConfig, source, info, plan, skip_batches: int):
+    """The fit stream from step `skip_batches` on: k minibatches of m per step
+    (global batches: under a strategy each replica gets a slice of each)."""
+    ds = batch_dataset(source, info, cfg.batch_size * cfg.d_steps, seed=cfg.seed,
+                       skip_batches=skip_batches, with_labels=plan.with_labels,
+                       label_map=plan.label_map)
+    return distribute.shard_by_data(ds)
+
+
+def _sampler_classes(sampler) -> int | None:
+    """The classes `sampler` takes as labels (from its label embedding), None
+    if it takes z alone."""
+    if len(sampler.inputs) != 2:
+        return None
+    for layer in sampler.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            return int(layer.input_dim)
+    raise ValueError("a conditional generator without a label Embedding layer")
+
+
+def _fd_callback(cfg: TrainConfig, info, sampler, examples) -> list:
+    """[FrechetDistance] for digit data when the shipped classifier is there."""
+    if not cfg.fd_every or tuple(info.shape) != (28, 28, 1):
+        return []
+    from keras_gan.evaluator import DEFAULT_CLASSIFIER, DigitEvaluator
+
+    if not Path(DEFAULT_CLASSIFIER).exists():
+        print(f"note: no digit classifier at {DEFAULT_CLASSIFIER}; digit FD not logged")
+        return []
+    return [FrechetDistance(DigitEvaluator(), examples(FD_EXAMPLES), cfg.fd_samples,
+                            cfg.fd_every, seed=cfg.seed, num_classes=_sampler_classes(sampler))]
+
+
+def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
+           steps_per_epoch: int, extra_callbacks: list, chief: bool = True) -> TrainResult:
+    variant = get_gan(cfg.gan)
+    total = cfg.epochs * steps_per_epoch
     if chief:
-        (run_dir / "data.json").write_text(
-            json.dumps(dataclasses.asdict(info), indent=2) + "\n")
-    step = restore_checkpoint(gan, run_dir / "checkpoints") if cfg.resume else 0
+        rf.write_data_info(run_dir, dataclasses.asdict(info))
+    checkpoints = run_dir / rf.CHECKPOINTS_DIR
+    step = restore_checkpoint(model, checkpoints) if cfg.resume else 0
     if step >= total:
         print(f"{run_dir} is already trained to step {step} of {total}; "
               "raise --epochs to train further")
 
     latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
-    if _sampler_classes(gan):  # the grid's rows cycle through the classes
-        latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % gan.num_classes]
+    classes = _sampler_classes(variant.sampler(model))
+    if classes:  # the grid's rows cycle through the classes
+        latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % classes]
     centres = None
     if info.kind == "points" and info.source in ("ring", "grid"):
         centres = toy_mixture(info.source)[0]
@@ -351,15 +299,16 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
         # mixed_float16 skips overflowing updates silently: count them, before the loggers.
         *([SkippedUpdates()] if cfg.precision == "mixed_float16" else []),
         *([
-            Checkpoint(run_dir / "checkpoints", cfg.checkpoint_every),
-            SampleGrid(run_dir / "samples", latents, centres),
-            *_fd_callback(cfg, info, gan),  # before the loggers: it adds to their logs
-            MetricsCSV(run_dir / "metrics.csv"),
+            Checkpoint(checkpoints, cfg.checkpoint_every),
+            SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres),
+            # before the loggers: it adds to their logs
+            *_fd_callback(cfg, info, variant.sampler(model), examples),
+            MetricsCSV(run_dir / rf.METRICS_FILE),
         ] if chief else []),
         *extra_callbacks,
     ]
     if cfg.tensorboard and chief:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / rf.LOGS_DIR)))
 
     history: dict = {}
     # A run resumed mid-epoch first finishes that epoch, then goes on by
@@ -368,14 +317,13 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
         epoch = step // steps_per_epoch
         partial = step % steps_per_epoch
         epochs = epoch + 1 if partial else cfg.epochs
-        ds, _ = _dataset(cfg, step, centroids)
-        h = gan.fit(ds, epochs=epochs, initial_epoch=epoch,
-                    steps_per_epoch=steps_per_epoch - partial,
-                    callbacks=callbacks, verbose=cfg.verbose, shuffle=False)
+        h = model.fit(_stream(cfg, source, info, plan, step), epochs=epochs,
+                      initial_epoch=epoch, steps_per_epoch=steps_per_epoch - partial,
+                      callbacks=callbacks, verbose=cfg.verbose, shuffle=False)
         for k, v in h.history.items():
             history.setdefault(k, []).extend(v)
-        new_step = int(keras.ops.convert_to_numpy(gan.optimizer.iterations))
-        stopped = new_step == step or gan.stop_training  # e.g. TerminateOnNaN
+        new_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        stopped = new_step == step or model.stop_training  # e.g. TerminateOnNaN
         step = new_step
         if guard.message:
             raise TrainError(guard.message)
@@ -383,10 +331,9 @@ def _train(cfg: TrainConfig, run_dir: Path, info, extra_callbacks: list,
             break
 
     if chief:
-        # What users sample from (`sampler`: z alone, also for clustered runs).
-        sampler = getattr(gan, "sampler", lambda g: g)
-        save_model_atomic(sampler(gan.generator), run_dir / "generator.keras")
-        if getattr(gan, "ema_decay", None):  # export prefers it (export/writer.py)
-            save_model_atomic(sampler(gan.ema_generator), run_dir / "generator_ema.keras")
-        save_model_atomic(gan, run_dir / "gan.keras")
-    return TrainResult(run_dir, gan, history, step, chief)
+        # What users sample from: z alone for unconditional variants.
+        save_model_atomic(variant.sampler(model, ema=False), run_dir / rf.GENERATOR_FILE)
+        if getattr(model, "ema_decay", None):  # export prefers it (run_folder)
+            save_model_atomic(variant.sampler(model), run_dir / rf.GENERATOR_EMA_FILE)
+        save_model_atomic(model, run_dir / rf.GAN_FILE)
+    return TrainResult(run_dir, model, history, step, chief)

@@ -24,14 +24,14 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_gan.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
-from keras_gan.gan import _unwrap
+from keras_gan.base import GenerativeModel, check_networks
 from keras_gan.networks import (
     _check_image_shape,
     build_dcgan_generator,
     build_mlp_generator,
     dcgan_upsamplings,
 )
+from keras_gan.variant import Option, Variant
 
 # sigma of p(x|z) = N(decoder(z), sigma^2 I), in data units, for [-1, 1]
 # images (0.5 on [0, 1] pixels): the loss is then half the summed squared
@@ -125,7 +125,7 @@ def build_encoder(sample_shape, latent_dim: int, width: int, arch: str = "auto",
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
-class VAE(keras.Model):
+class VAE(GenerativeModel):
     """An encoder and a decoder (`generator`) trained on the ELBO.
 
     Args:
@@ -146,11 +146,8 @@ class VAE(keras.Model):
 
     def __init__(self, encoder, generator, latent_dim=None, seed=None, beta=1.0,
                  sigma=RECON_SIGMA, **kwargs):
-        super().__init__(**kwargs)
-        for net, role in ((encoder, "encoder"), (generator, "generator")):
-            if not isinstance(net, keras.Model) or not net.built:
-                raise ValueError(f"{role} must be a built keras.Model (e.g. functional), "
-                                 f"got {type(net).__name__}")
+        super().__init__(seed=seed, seed_name="vae_seed", **kwargs)
+        check_networks(encoder=encoder, generator=generator)
         if [i.name for i in generator.inputs] != ["z"]:
             raise ValueError("the VAE's generator must take z alone, got inputs "
                              f"{[i.name for i in generator.inputs]}")
@@ -169,29 +166,9 @@ class VAE(keras.Model):
         self.encoder = encoder
         self.generator = generator
         self.latent_dim = latent_dim
-        self.seed = seed
         self.beta = float(beta)
         self.sigma = float(sigma)
-        # Each replica its own noise under tf.distribute (keras_gan/distribute.py).
-        self.seed_generator = ReplicaSeedGenerator(seed, name="vae_seed")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-        # The networks are built on construction; the wrapper has no weights of
-        # its own. Marking it built lets save_weights / BackupAndRestore work.
-        self.built = True
-
-    # -- Keras plumbing ------------------------------------------------------
-
-    def call(self, inputs, training=False):
-        """`vae(z)` is the decoder's output, so `vae.predict(z)` samples the prior."""
-        return self.generator(inputs, training=training)
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def metrics(self):
-        # Listed here so that fit resets them at each epoch.
-        return list(self.trackers.values())
+        self._make_trackers(self.metric_names)
 
     def _variables(self):
         return self.encoder.trainable_variables + self.generator.trainable_variables
@@ -203,18 +180,10 @@ class VAE(keras.Model):
         Under `mixed_float16` it is wrapped in a `LossScaleOptimizer`, as
         `GAN.compile` does.
         """
-        optimizer = keras.optimizers.get(optimizer)
-        if (self.dtype_policy.name == "mixed_float16"
-                and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
-            # Keras's, with one overflow decision for all replicas (distribute.py).
-            optimizer = ReplicaLossScaleOptimizer(
-                optimizer, initial_scale=self._initial_loss_scale())
+        optimizer = self._loss_scaled(optimizer, initial_scale=self._initial_loss_scale())
         # One update per step, so model.optimizer.iterations counts steps.
-        super().compile(optimizer=optimizer, jit_compile=jit_compile,
-                        steps_per_execution=steps_per_execution, run_eagerly=run_eagerly)
-        # Build now: load_weights silently drops the moments of an optimizer
-        # that has no variables yet.
-        self.optimizer.build(self._variables())
+        self._compile({"optimizer": optimizer}, {"optimizer": self._variables()},
+                      jit_compile, steps_per_execution, run_eagerly)
 
     def _initial_loss_scale(self):
         # Keras's initial scale, 2^15, suits losses of order one, like the
@@ -244,30 +213,6 @@ class VAE(keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {
-            "optimizer": keras.saving.serialize_keras_object(_unwrap(self.optimizer)),
-            "jit_compile": bool(self.jit_compile),
-            "steps_per_execution": self.steps_per_execution,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        config["optimizer"] = keras.saving.deserialize_keras_object(config["optimizer"])
-        self.compile(**config)
-
-    def save_own_variables(self, store):
-        # SeedGenerator is not saveable by Keras; keep its state with the
-        # weights so that a resumed run draws the noise an uninterrupted one
-        # would have drawn.
-        store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        if "seed_state" in store.keys():
-            self.seed_generator.state.assign(store["seed_state"][...])
-
     # -- the loop ------------------------------------------------------------
 
     def reparameterize(self, z_mean, z_log_var):
@@ -275,12 +220,6 @@ class VAE(keras.Model):
         a sample of q(z|x) that gradients flow through (Kingma & Welling 2014, 2.4)."""
         eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
-
-    def _replica_scale(self):
-        # Gradients are summed across replicas by the optimizer; a per-replica
-        # mean loss must be divided by the replica count to give the mean over
-        # the global batch (Keras's own losses do this too).
-        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
     def train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # labels are not used
@@ -293,12 +232,8 @@ class VAE(keras.Model):
             kl = ops.mean(gaussian_kl(z_mean, z_log_var))
             loss = recon + self.beta * kl  # the negative ELBO (beta = 1), batch mean
             scaled = self.optimizer.scale_loss(loss * self._replica_scale())
-        grads = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-        for name, value in (("loss", loss), ("recon", recon), ("kl", kl)):
-            self.trackers[name].update_state(value)
-        # step_logs: shaped for Keras's multi-worker reduction (distribute.py).
-        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
+        self._apply(self.optimizer, tape, scaled, variables)
+        return self._logs({"loss": loss, "recon": recon, "kl": kl})
 
 
 def build_vae(arch: str, latent_dim: int, sample_shape, width: int, depth: int = 2,
@@ -323,3 +258,32 @@ def build_vae(arch: str, latent_dim: int, sample_shape, width: int, depth: int =
         raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")
     encoder = build_encoder(sample_shape, latent_dim, width, arch, depth)
     return VAE(encoder, generator, latent_dim=latent_dim, seed=seed, beta=beta, sigma=sigma)
+
+
+class VaeVariant(Variant):
+    """`--gan vae`: the comparison baseline through the same training glue.
+    One optimizer (the g_* settings), no discriminator; GAN tricks do not
+    apply to it."""
+
+    def __init__(self):
+        super().__init__(
+            "vae", None, "Kingma & Welling 2014 VAE, the baseline to compare with", VAE,
+            options={"beta": Option(1.0, "weight of the KL term (beta-VAE)",
+                                     lambda v: v >= 0, ">= 0"),
+                     "sigma": Option(None, "std of the Gaussian likelihood p(x|z) in data "
+                                      "units (null: 1.0 for images, 0.1 for points)",
+                                      lambda v: v > 0, "> 0", type=float)})
+
+    def build(self, *, arch, sample_shape, plan, latent_dim, width, depth, spectral_norm,
+              options, seed=None, **unused):
+        # Points need a sharper likelihood than [-1, 1] images (sigma study above).
+        sigma = options["sigma"] or (0.1 if len(sample_shape) == 1 else RECON_SIGMA)
+        return build_vae(arch, latent_dim, sample_shape, width, depth, seed=seed,
+                         beta=options["beta"], sigma=sigma)
+
+    def compile(self, model, optimizer, *, d_steps, jit_compile, steps_per_execution):
+        model.compile(optimizer("g", 1), jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
+
+    def sampler(self, model, ema: bool = True):
+        return model.generator

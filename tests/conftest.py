@@ -61,8 +61,9 @@ def tiny_generator(kind="dcgan", conditional=False, latent_dim=8, seed=0):
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
-    """exported(kind, conditional) -> folder written by export_generator, cached."""
-    from export.writer import export_generator
+    """exported(kind, conditional) -> folder written by `keras-gan export`'s
+    `export_run`, cached."""
+    from keras_gan.run_folder import export_run
 
     cache = {}
 
@@ -72,7 +73,7 @@ def exported(tmp_path_factory):
             root = tmp_path_factory.mktemp(f"export-{kind}-{int(conditional)}")
             path = root / "generator.keras"
             tiny_generator(kind, conditional).save(path)
-            export_generator(path, root / "model")
+            export_run(path, root / "model")
             cache[key] = root / "model"
         return cache[key]
 

@@ -66,12 +66,10 @@ class FixedUnrolled(FixedNoise, UnrolledGAN):
 
 
 class FixedWGANGP(FixedNoise, WGANGP):
-    def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
+    def d_regularizers(self, real, fake, labels=None):
         eps = replica_slice(EPS, ops.shape(real)[0])
-        gp = self.gp_weight * gradient_penalty(
-            lambda x: self.discriminate(x, training=True), real, fake, eps)
-        self._step_local.gp = gp  # what WGANGP.d_step logs
-        return GAN.discriminator_loss(self, real_logits, fake_logits, real, fake) + gp
+        return {"gp": self.gp_weight * gradient_penalty(
+            lambda x: self.discriminate(x, training=True), real, fake, eps)}
 
 
 VARIANTS = {

@@ -102,19 +102,20 @@ def test_npz_with_nan_or_pickled_objects(tmp_path):
 
 
 def test_export_source_and_target_mistakes(tmp_path):
-    from export.writer import ExportError, export_generator
+    from export.writer import ExportError
+    from keras_gan.run_folder import export_run
 
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip file")
     with pytest.raises(ExportError, match=r"cannot load .*corrupt\.keras: it is not a zip "
                                           r"archive, so not a \.keras file \(corrupt, or "
                                           r"another format renamed\)"):
-        export_generator(tmp_path / "corrupt.keras", tmp_path / "out")
+        export_run(tmp_path / "corrupt.keras", tmp_path / "out")
     shutil.copy(TOY_RING / "model.json", tmp_path / "model.json")
     with pytest.raises(ExportError, match=r"model\.json is not a \.keras file"):
-        export_generator(tmp_path / "model.json", tmp_path / "out")
+        export_run(tmp_path / "model.json", tmp_path / "out")
     with pytest.raises(ExportError, match=r"model\.json is a file, not a folder: give --out "
                                           "a folder to write"):
-        export_generator(TOY_RING / "generator.keras", tmp_path / "model.json")
+        export_run(TOY_RING / "generator.keras", tmp_path / "model.json")
 
 
 def test_eval_refuses_too_few_samples(capsys):

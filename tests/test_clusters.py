@@ -14,9 +14,11 @@ from keras_gan.clusters import (
     assign,
     assign_tensor,
     cluster_boundaries,
+    cluster_of,
     fit_clusters,
     kmeans,
     unconditional_sampler,
+    upgrade_legacy_sampler,
 )
 from keras_gan.config import ConfigError, TrainConfig
 from keras_gan.gans import build_gan, get_gan
@@ -71,37 +73,100 @@ def test_boundaries_split_the_normal_in_the_prior():
             cluster_boundaries(bad)
 
 
-def test_latent_cluster_draws_in_proportion_and_passes_the_rest():
+def test_cluster_draw_is_in_proportion_and_counts_boundaries_at_or_below():
     prior = [0.1, 0.2, 0.3, 0.4]
+    bounds = cluster_boundaries(prior)
     z = sample_latents(40_000, 5, seed=0)
-    rest, cluster = LatentCluster(cluster_boundaries(prior))(z)
-    cluster = keras.ops.convert_to_numpy(cluster)
-    assert cluster.dtype == np.int64
+    cluster = keras.ops.convert_to_numpy(cluster_of(z[:, :1], bounds))
+    assert cluster.dtype == np.int64 and cluster.shape == (40_000,)
     shares = np.bincount(cluster, minlength=4) / len(z)
     np.testing.assert_allclose(shares, prior, atol=0.01)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(rest), z[:, 1:])
     # Each cluster is an interval of z[:, 0], in order.
     order = np.argsort(z[:, 0])
     assert (np.diff(cluster[order]) >= 0).all()
-    one = LatentCluster([])(z)[1]
-    assert (keras.ops.convert_to_numpy(one) == 0).all()
+    # Keras's Discretization rule (a boundary starts its bin), in float32.
+    b = np.float32(bounds[1])
+    u = np.array([[np.nextafter(b, -np.inf)], [b], [np.nextafter(b, np.inf)]], np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(cluster_of(u, bounds)), [1, 2, 2])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(cluster_of(u, bounds)),
+        keras.layers.Discretization(bin_boundaries=[float(x) for x in np.float32(bounds)])(
+            u).numpy()[:, 0])
+    assert (keras.ops.convert_to_numpy(cluster_of(z[:, :1], [])) == 0).all()
+
+
+def near_boundaries(prior, latent_dim, seed=0):
+    """Latents whose first coordinate sits on each boundary and one float32
+    ulp either side: float16 rounds all three to one value. (Not around 0:
+    its neighbours are denormals, which TensorFlow's CPU kernels flush to 0.)"""
+    b = np.float32(cluster_boundaries(prior))
+    assert (np.abs(b) > 1e-3).all()
+    first = np.concatenate([np.nextafter(b, -np.inf), b, np.nextafter(b, np.inf)])
+    z = sample_latents(len(first), latent_dim, seed=seed)
+    z[:, 0] = first
+    assert (np.float16(first[:len(b)]) == np.float16(first[len(b):2 * len(b)])).all()
+    return z
 
 
 def test_sampler_is_the_conditional_generator_fed_its_cluster():
+    prior = [0.1, 0.2, 0.3, 0.4]
     g, _ = build_networks("mlp", 3, (2,), 8, num_classes=4)
-    sampler = unconditional_sampler(g, [0.25] * 4)
+    sampler = unconditional_sampler(g, prior)
     assert [tuple(i.shape) for i in sampler.inputs] == [(None, 4)]
-    z = sample_latents(16, 4, seed=2)
-    cluster = (z[:, 0:1] > np.array(cluster_boundaries([0.25] * 4))).sum(1)
+    z = np.concatenate([sample_latents(16, 4, seed=2), near_boundaries(prior, 4)])
+    cluster = (z[:, 0:1] >= np.float32(cluster_boundaries(prior))).sum(1)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(sampler(z)),
                                keras.ops.convert_to_numpy(g([z[:, 1:], cluster])), atol=1e-6)
     assert sampler.trainable_weights == g.trainable_weights  # shared, not copied
+    # Built from Keras's own operations: no keras-gan class in what it saves.
+    assert not any(type(op).__module__.startswith("keras_gan") for op in sampler.operations)
+
+
+def test_sampler_draws_in_float32_under_mixed_precision():
+    """In float16 the z's on either side of a boundary are one value: the
+    mixed-precision sampler must still feed each its own cluster."""
+    prior = [0.1, 0.2, 0.3, 0.4]
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    g, _ = build_networks("mlp", 5, (2,), 8, num_classes=4)
+    sampler = unconditional_sampler(g, prior)
+    keras.mixed_precision.set_dtype_policy("float32")
+    assert any(layer.compute_dtype == "float16" for layer in g.layers)
+    z = near_boundaries(prior, 6)
+    cluster = (z[:, 0:1] >= np.float32(cluster_boundaries(prior))).sum(1)
+    assert len(set(cluster.tolist())) == 4
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(sampler(z)),
+                                  keras.ops.convert_to_numpy(g([z[:, 1:], cluster])))
+
+
+def test_legacy_latent_cluster_files_load_and_upgrade(tmp_path):
+    """A sampler saved with the legacy LatentCluster layer still loads (with
+    keras_gan imported), and `upgrade_legacy_sampler` (which `load_generator`
+    applies) rebuilds it from Keras's own operations with equal outputs."""
+    from export.writer import ExportError, check_target
+    from keras_gan.run_folder import load_generator
+
+    prior = [0.1, 0.2, 0.3, 0.4]
+    g, _ = build_networks("mlp", 5, (2,), 8, num_classes=4)
+    z_in = keras.Input((6,), name="z")
+    noise, cluster = LatentCluster(cluster_boundaries(prior), dtype="float32",
+                                   name="latent_cluster")(z_in)
+    keras.Model(z_in, g([noise, cluster]), name="generator").save(tmp_path / "old.keras")
+    old = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True)
+    new, _ = load_generator(tmp_path / "old.keras")
+    assert not any(isinstance(layer, LatentCluster) for layer in new.layers)
+    assert upgrade_legacy_sampler(new) is new
+    z = np.concatenate([sample_latents(32, 6, seed=4), near_boundaries(prior, 6)])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(new(z)),
+                               keras.ops.convert_to_numpy(old(z)), atol=1e-6)
+    assert check_target(tmp_path / "fresh") == tmp_path / "fresh"
+    with pytest.raises(ExportError, match="not empty"):
+        check_target(tmp_path)
 
 
 def test_clustered_gan_draws_generator_labels_from_its_prior():
     g, d = build_networks("mlp", 3, (2,), 8, num_classes=3)
     gan = build_gan("clustered", g, d, seed=0, num_classes=3, cluster_prior=[0.7, 0.2, 0.1])
-    assert get_gan("clustered").clustered and not get_gan("clustered").conditional
+    assert get_gan("clustered").takes_labels and not get_gan("clustered").conditional
     labels = keras.ops.convert_to_numpy(gan.sample_labels(20_000))
     np.testing.assert_allclose(np.bincount(labels, minlength=3) / 20_000, [0.7, 0.2, 0.1],
                                atol=0.015)
@@ -116,7 +181,7 @@ def test_clustered_gan_draws_generator_labels_from_its_prior():
 def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
     """Train on 2D rings (the 8 modes are the natural clusters): the run's
     generator files take z alone and ONNX reproduces them."""
-    from export.writer import export_generator, load_generator
+    from keras_gan.run_folder import export_run, load_generator
     from keras_gan.train import train
 
     cfg = TrainConfig(dataset="ring", gan="clustered", clusters=8, width=16, latent_dim=4,
@@ -135,7 +200,7 @@ def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
         assert [tuple(i.shape) for i in generator.inputs] == [(None, 4)]
         np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(z)), expected,
                                    atol=1e-6)
-    card = export_generator(tmp_path / "run", tmp_path / "export", fp16=True)
+    card = export_run(tmp_path / "run", tmp_path / "export", fp16=True)
     assert card["gan"] == "clustered" and card["num_classes"] is None
     # fp16 keeps the cluster draw exact: a z near a boundary would otherwise
     # flip to another cluster (an error of the size of the samples).
@@ -157,7 +222,8 @@ def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
 def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
     """The sampler nests the conditional network: the float32 rebuild before
     export must reach the layers inside it (else the ONNX graph is fp16)."""
-    from export.writer import _all_layers, export_generator, float32_generator
+    from export.writer import _all_layers, float32_generator
+    from keras_gan.run_folder import export_run
     from keras_gan.train import train
 
     cfg = TrainConfig(clusters=5, width=4, latent_dim=8, batch_size=16, steps_per_epoch=3,
@@ -165,10 +231,12 @@ def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
                       precision="mixed_float16", out=str(tmp_path / "run"))
     sampler = train(cfg).model.sampling_generator
     assert any(layer.compute_dtype == "float16" for layer in _all_layers(sampler))
-    assert sampler.get_layer("latent_cluster").compute_dtype == "float32"
+    # The cluster draw: operations that follow no dtype policy, on float32 z
+    # (test_sampler_draws_in_float32_under_mixed_precision).
+    assert sampler.inputs[0].dtype == "float32"
     assert all(layer.dtype_policy.name == "float32"
                for layer in _all_layers(float32_generator(sampler)))
-    card = export_generator(tmp_path / "run", tmp_path / "export", fp16=True)
+    card = export_run(tmp_path / "run", tmp_path / "export", fp16=True)
     z = sample_latents(8, 8, seed=1)
     out = OnnxGenerator(tmp_path / "export" / "generator.onnx").run(z)
     np.testing.assert_allclose(out, keras.ops.convert_to_numpy(sampler(z)), atol=2e-2)

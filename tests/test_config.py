@@ -12,7 +12,8 @@ def test_every_field_has_a_default_and_help():
     cfg = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
         assert f.metadata.get("help"), f.name
-        assert getattr(cfg, f.name) == f.default
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        assert getattr(cfg, f.name) == default
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.epochs = 3
 

@@ -1,7 +1,7 @@
 """demo/: request logic, pictures, the page's API through gradio_client, a load test.
 
 The models are the shipped saved_models/mnist-dcgan (real weights) and tiny
-exports made here with `export_generator` (conftest's `exported`): a
+exports made here with `export_run` (conftest's `exported`): a
 conditional DCGAN and a 2D MLP, with a card holding scores.
 """
 

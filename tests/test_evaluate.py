@@ -61,3 +61,31 @@ def test_eval_refuses_what_it_cannot_score(tmp_path, capsys):
         evaluate(tmp_path / "colour.keras", num_samples=10, progress=False)
     assert main(["eval", str(tmp_path / "missing")]) == 2
     assert "no model at" in capsys.readouterr().err
+
+
+def test_eval_after_a_resume_that_adds_the_fd_column(tmp_path, capsys):
+    """A run without the digit FD, resumed with it: metrics.csv widens its
+    header (the first epoch's FD cells empty) and `keras-gan eval` reports
+    on the run, loss curves included."""
+    from keras_gan.data import _MNIST_SAMPLE
+    from keras_gan.run_folder import read_metrics
+
+    # 400 of the embedded digits: the FD's and the report's real features
+    # are computed on them (twice), not on all 10,000.
+    with np.load(_MNIST_SAMPLE) as data:
+        np.savez(tmp_path / "digits.npz", x=data["x"][:400], y=data["y"][:400])
+    run = tmp_path / "run"
+    cfg = TrainConfig(dataset=f"npz:{tmp_path / 'digits.npz'}", gan="dcgan", width=4,
+                      latent_dim=8, batch_size=8, steps_per_epoch=2, epochs=1, fd_every=0,
+                      fd_samples=64, num_samples=4, verbose=0, tensorboard=False,
+                      out=str(run))
+    train(cfg)
+    assert "digit_fd" not in (run / "metrics.csv").read_text().splitlines()[0]
+    train(cfg.replace(resume=True, epochs=2, fd_every=1))
+    header, *rows = (run / "metrics.csv").read_text().splitlines()
+    assert "digit_fd" in header.split(",") and len({len(r.split(",")) for r in rows}) == 1
+    fd = [r["digit_fd"] for r in read_metrics(run)]
+    assert np.isnan(fd[0]) and fd[1] > 0
+    assert main(["eval", str(run), "--num-samples", "200"]) == 0
+    assert "digit FD" in capsys.readouterr().out
+    assert (run / "eval" / "losses.png").exists()

@@ -1,4 +1,5 @@
-"""export/writer.py: Keras, SavedModel and ONNX agree; the card; bad targets."""
+"""export/writer.py (through keras_gan.run_folder.export_run, `keras-gan export`):
+Keras, SavedModel and ONNX agree; the card; bad targets."""
 
 import json
 
@@ -10,8 +11,9 @@ import tensorflow as tf
 from conftest import tiny_generator
 
 from export.runtime import OnnxGenerator, sample_latents
-from export.writer import ExportError, export_generator, float32_generator
+from export.writer import ExportError, float32_generator
 from keras_gan.cli import main
+from keras_gan.run_folder import export_run
 
 CASES = [("dcgan", False), ("dcgan", True), ("mlp", False), ("mlp", True)]
 
@@ -75,7 +77,7 @@ def test_mixed_precision_generator_exports_as_float32(tmp_path):
     f32 = float32_generator(mixed)
     assert all(layer.dtype_policy.name == "float32" for layer in f32.layers)
     mixed.save(tmp_path / "g.keras")
-    export_generator(tmp_path / "g.keras", tmp_path / "out")
+    export_run(tmp_path / "g.keras", tmp_path / "out")
     z = sample_latents(5, 8, seed=3)
     onnx_out = OnnxGenerator(tmp_path / "out" / "generator.onnx").run(z)
     np.testing.assert_allclose(onnx_out, f32(z).numpy(), atol=1e-5)
@@ -90,14 +92,14 @@ def test_export_from_a_run_folder_and_a_whole_gan(tmp_path):
                       steps_per_epoch=5, epochs=1, verbose=0, tensorboard=False,
                       out=str(tmp_path / "run"))
     result = train(cfg)
-    card = export_generator(tmp_path / "run", tmp_path / "from_run", fp16=True)
+    card = export_run(tmp_path / "run", tmp_path / "from_run", fp16=True)
     assert card["gan"] == "cgan" and card["dataset"] == "ring" and card["steps"] == 5
     assert card["train_seconds"] > 0 and card["training_config"] == cfg.to_dict()
     assert card["num_classes"] == 8 and card["class_names"] == [str(i) for i in range(8)]
     assert card["kind"] == "points" and card["value_range"] is None
     assert 0 <= card["fp16_max_abs_error"] < 1e-2
     assert (tmp_path / "from_run" / "generator_fp16.onnx").exists()
-    card2 = export_generator(tmp_path / "run" / "gan.keras", tmp_path / "from_gan")
+    card2 = export_run(tmp_path / "run" / "gan.keras", tmp_path / "from_gan")
     z, labels = sample_latents(4, 4, 0), np.array([0, 1, 2, 7])
     # Both sources ship what the run samples from: the EMA generator (on by
     # default), which differs from the raw one after 5 steps.
@@ -109,28 +111,28 @@ def test_export_from_a_run_folder_and_a_whole_gan(tmp_path):
         np.testing.assert_allclose(out, expected, atol=1e-5)
     assert card2["latent_dim"] == 4
     # re-exporting an export keeps what its card knew
-    card3 = export_generator(tmp_path / "from_run", tmp_path / "again")
+    card3 = export_run(tmp_path / "from_run", tmp_path / "again")
     assert card3["steps"] == 5 and card3["training_config"] == cfg.to_dict()
 
 
 def test_bad_sources_and_targets(tmp_path, exported):
     with pytest.raises(ExportError, match="no model at"):
-        export_generator(tmp_path / "missing", tmp_path / "o1")
+        export_run(tmp_path / "missing", tmp_path / "o1")
     (tmp_path / "empty_run").mkdir()
     with pytest.raises(ExportError, match="holds no generator.keras"):
-        export_generator(tmp_path / "empty_run", tmp_path / "o2")
+        export_run(tmp_path / "empty_run", tmp_path / "o2")
     bad = tmp_path / "corrupt.keras"
     bad.write_bytes(b"not a zip file")
     with pytest.raises(ExportError, match="cannot load"):
-        export_generator(bad, tmp_path / "o3")
+        export_run(bad, tmp_path / "o3")
     from keras_gan.networks import build_networks
 
     _, disc = build_networks("mlp", 4, (2,), 8)
     disc.save(tmp_path / "disc.keras")
     with pytest.raises(ExportError, match="not a keras-gan generator"):
-        export_generator(tmp_path / "disc.keras", tmp_path / "o4")
+        export_run(tmp_path / "disc.keras", tmp_path / "o4")
     with pytest.raises(ExportError, match="not empty; pass --overwrite"):
-        export_generator(exported("mlp") / "generator.keras", exported("mlp"))
+        export_run(exported("mlp") / "generator.keras", exported("mlp"))
 
 
 def test_cli_export(tmp_path, capsys, exported):
@@ -140,3 +142,104 @@ def test_cli_export(tmp_path, capsys, exported):
     assert json.loads((tmp_path / "m" / "model.json").read_text())["name"] == "demo"
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
     assert "no model at" in capsys.readouterr().err
+
+
+# -- discrete decisions in float16 ----------------------------------------------------
+
+
+def tiny_clustered_sampler(prior, latent_dim=8):
+    """A z-only sampler over a conditional MLP generator (one class per
+    cluster), as a clustered GAN exports it."""
+    from keras_gan.clusters import unconditional_sampler
+
+    g = tiny_generator("mlp", conditional=True, latent_dim=latent_dim - 1)
+    return unconditional_sampler(g, prior)
+
+
+def test_fp16_export_keeps_the_cluster_draw_exact(tmp_path):
+    """z[:, 0] one float32 ulp either side of each cluster boundary (one value
+    in float16): the fp16 file draws the cluster from the unrounded z, like
+    the float32 file and Keras."""
+    from export.writer import discrete_decisions, write_generator
+    from keras_gan.clusters import cluster_boundaries
+
+    prior = np.arange(1, 11) / 55  # ten clusters, for the ten classes
+    sampler = tiny_clustered_sampler(prior)
+    card = write_generator(sampler, tmp_path / "m", {"name": "c"}, fp16=True)
+    assert card["num_classes"] is None and card["latent_dim"] == 8
+    assert card["fp16_max_abs_error"] < 1e-2
+    b = np.float32(cluster_boundaries(prior))
+    z = sample_latents(3 * len(b), 8, seed=3)
+    z[:, 0] = np.concatenate([np.nextafter(b, -np.inf), b, np.nextafter(b, np.inf)])
+    expected = z[:, :1] >= b  # the rule: a boundary starts its cluster
+    fp32 = onnx.load(str(tmp_path / "m" / "generator.onnx"))
+    # The nodes kept exact: the draw (slice, comparison, cast, sum), no layer math.
+    kept = {n.op_type for n in discrete_decisions(fp32)}
+    assert {"Slice", "GreaterOrEqual", "ReduceSum"} <= kept
+    assert not kept & {"MatMul", "Gemm", "Conv", "ConvTranspose", "Tanh", "LeakyRelu"}
+    for name in ("generator.onnx", "generator_fp16.onnx"):
+        model = onnx.load(str(tmp_path / "m" / name))
+        (compare,) = [n for n in model.graph.node if n.op_type == "GreaterOrEqual"]
+        model.graph.output.append(onnx.helper.make_tensor_value_info(
+            compare.output[0], onnx.TensorProto.BOOL, None))
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(model.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        images, drawn = session.run(["images", compare.output[0]], {"z": z})
+        np.testing.assert_array_equal(drawn, expected, err_msg=name)
+        np.testing.assert_allclose(images, sampler(z).numpy(),
+                                   atol=1e-5 if name == "generator.onnx" else 1e-2)
+
+
+def test_a_plain_generator_keeps_no_layer_in_fp32(exported):
+    """The fp16 rule walks back from integer and bool values only: for an
+    image generator that is shape plumbing, none of its layers' math."""
+    from export.writer import discrete_decisions
+
+    for kind, conditional in CASES:
+        model = onnx.load(str(exported(kind, conditional) / "generator.onnx"))
+        kept = {n.op_type for n in discrete_decisions(model)}
+        assert not kept & {"MatMul", "Gemm", "Conv", "ConvTranspose", "Tanh", "LeakyRelu",
+                           "BatchNormalization", "Relu"}, (kind, conditional, kept)
+
+
+def test_write_generator_takes_a_keras_model_and_card_fields(tmp_path):
+    from export.writer import write_generator
+    from keras_gan.networks import build_networks
+
+    g = tiny_generator("mlp", conditional=True)
+    card = write_generator(g, tmp_path / "m", {"gan": "cgan", "steps": 3,
+                                               "class_names": list("abcdefghij")})
+    assert card["name"] == "m" and card["gan"] == "cgan" and card["steps"] == 3
+    assert card["class_names"] == list("abcdefghij") and card["num_classes"] == 10
+    assert json.loads((tmp_path / "m" / "model.json").read_text()) == card
+    with pytest.raises(ValueError, match=r"unknown card field\(s\) \['stpes'\]"):
+        write_generator(g, tmp_path / "x", {"stpes": 3})
+    with pytest.raises(ExportError, match="not empty; pass --overwrite"):
+        write_generator(g, tmp_path / "m")
+    _, disc = build_networks("mlp", 4, (2,), 8)
+    with pytest.raises(ExportError, match="not a keras-gan generator: inputs"):
+        write_generator(disc, tmp_path / "d")
+
+
+# -- layering --------------------------------------------------------------------------
+
+
+def test_export_and_demo_never_import_keras_gan():
+    """keras_gan imports export (the lower layer: file formats and the ONNX
+    runtime), never the reverse; the demo serves ONNX files alone."""
+    import ast
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    found = []
+    for folder in ("export", "demo"):
+        for path in sorted((repo / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{path.relative_to(repo)}:{node.lineno} {n}" for n in names
+                          if n == "keras_gan" or n.startswith("keras_gan.")]
+    assert len(list((repo / "export").glob("*.py"))) >= 3
+    assert found == []

@@ -125,6 +125,8 @@ def flags(cfg: TrainConfig) -> list[str]:
     for key, value in cfg.to_dict().items():
         if isinstance(value, bool):
             argv.append(("--" if value else "--no-") + key.replace("_", "-"))
+        elif isinstance(value, dict):  # gan_options
+            argv += [a for k, v in value.items() for a in ("--gan-option", f"{k}={v}")]
         elif value is not None:
             argv += ["--" + key.replace("_", "-"), str(value)]
     return argv

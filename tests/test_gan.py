@@ -40,15 +40,15 @@ class RecordingGAN(GAN):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.d_batches, self.g_batch_sizes = [], []
+        self.d_batches, self.g_batches = [], []
 
     def d_step(self, real, labels=None):
         self.d_batches.append(np.asarray(real))
         return super().d_step(real, labels)
 
-    def g_step(self, batch_size):
-        self.g_batch_sizes.append(int(batch_size))
-        return super().g_step(batch_size)
+    def g_step(self, real, labels=None):
+        self.g_batches.append(np.asarray(real))
+        return super().g_step(real, labels)
 
 
 def test_each_discriminator_update_gets_its_own_real_minibatch():
@@ -57,7 +57,11 @@ def test_each_discriminator_update_gets_its_own_real_minibatch():
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), run_eagerly=True)
     x = np.arange(2 * 12 * 2, dtype="float32").reshape(24, 2)  # rows all distinct
     gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(12), epochs=1, verbose=0)
-    assert len(gan.d_batches) == 6 and gan.g_batch_sizes == [4, 4]
+    assert len(gan.d_batches) == 6 and [len(b) for b in gan.g_batches] == [4, 4]
+    # The generator's update sees the step's last real minibatch (relativistic
+    # losses and unrolling need one), not a new one.
+    np.testing.assert_array_equal(gan.g_batches[0], gan.d_batches[2])
+    np.testing.assert_array_equal(gan.g_batches[1], gan.d_batches[5])
     seen = np.concatenate(gan.d_batches)
     np.testing.assert_array_equal(seen, x)  # every real row used exactly once, in order
     for batch in gan.d_batches:
@@ -181,7 +185,7 @@ def test_call_samples_from_the_generator():
 def test_bad_arguments_are_refused():
     gan = tiny_points_gan()
     opt = keras.optimizers.Adam()
-    with pytest.raises(ValueError, match="two optimizer objects"):
+    with pytest.raises(ValueError, match="must be different optimizer objects"):
         gan.compile(opt, opt)
     with pytest.raises(ValueError, match="d_steps"):
         GAN(gan.generator, gan.discriminator, d_steps=0)

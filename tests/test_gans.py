@@ -118,6 +118,9 @@ def test_wgan_gp_penalty_matches_closed_form_for_a_linear_critic():
     # d/dw [mean(w.fake) - mean(w.real) + lam (|w| - 1)^2].
     with tf.GradientTape() as tape:
         loss = gan.discriminator_loss(d(real), d(fake), real=real, fake=fake)
+        terms = gan.d_regularizers(real, fake)
+        loss = loss + sum(terms.values())
+    assert set(terms) == {"gp"}
     grad_w, grad_b = tape.gradient(loss, [w, b])
     flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
     wv = w.numpy()
@@ -132,18 +135,18 @@ def test_wgan_gp_penalty_matches_closed_form_for_a_linear_critic():
     assert "gp" in gan.metric_names
 
 
-def _unrolled_step(unroll_steps, unroll_learning_rate=1.0):
-    """Generator weight change (-grad, SGD lr 1) of one unrolled g_step, and
-    whether the discriminator's variables came out bitwise unchanged."""
+def _unrolled_step(unroll_steps, unroll_learning_rate=1.0, real_shift=2.0):
+    """Generator weight change (-grad, SGD lr 1) of one unrolled g_step on a
+    real minibatch shifted by `real_shift`, and whether the discriminator's
+    variables came out bitwise unchanged."""
     keras.utils.set_random_seed(0)
     g, d = build_networks("mlp", 4, (2,), 16)
     gan = build_gan("unrolled", g, d, seed=0, unroll_steps=unroll_steps,
                     unroll_learning_rate=unroll_learning_rate)
     gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(1.0))
-    gan.d_step(_points(32) + 2.0)
     d_before = [v.numpy().copy() for v in d.variables]
     g_before = [v.numpy().copy() for v in g.trainable_variables]
-    gan.g_step(32)
+    gan.g_step(_points(32) + real_shift)
     unchanged = all(np.array_equal(a, v.numpy())
                     for a, v in zip(d_before, d.variables, strict=True))
     delta = np.concatenate([(v.numpy() - a).ravel()
@@ -164,13 +167,16 @@ def test_unrolled_differentiates_through_discriminator_updates():
     np.testing.assert_allclose(frozen, plain, atol=1e-6)
 
 
-def test_unrolled_needs_real_data_from_a_d_step():
-    keras.utils.set_random_seed(0)
-    g, d = build_networks("mlp", 4, (2,), 8)
-    gan = build_gan("unrolled", g, d, seed=0)
-    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
-    with pytest.raises(RuntimeError, match="preceding d_step"):
-        gan.g_step(8)
+def test_unrolled_generator_step_uses_the_real_minibatch_it_is_given():
+    # The unrolled D updates train on the real minibatch g_step receives (the
+    # hook's argument, no stash): other real data, another generator update;
+    # without unrolling the real data does not enter G's loss at all.
+    near, _ = _unrolled_step(3, real_shift=0.0)
+    far, _ = _unrolled_step(3, real_shift=3.0)
+    assert np.abs(near - far).max() > 1e-3
+    plain_near, _ = _unrolled_step(0, real_shift=0.0)
+    plain_far, _ = _unrolled_step(0, real_shift=3.0)
+    np.testing.assert_array_equal(plain_near, plain_far)
 
 
 @pytest.mark.parametrize("sample_shape", [(3,), (4, 4, 2)])

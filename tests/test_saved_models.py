@@ -1,6 +1,11 @@
-"""saved_models/: every shipped generator exists, loads and keeps its card."""
+"""saved_models/: every shipped generator exists, loads and keeps its card,
+and loads with Keras alone."""
 
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -35,3 +40,58 @@ def test_shipped_model_matches_its_card(folder):
     z = sample_latents(4, card["latent_dim"], seed=7)
     inputs = [z, np.arange(4) % gen.num_classes] if gen.conditional else z
     np.testing.assert_allclose(model(inputs, training=False).numpy(), images, atol=1e-5)
+
+
+# A fresh process that never imports keras_gan: each folder's generator.keras
+# in Keras safe mode against its generator.onnx in onnxruntime, on fixed latents.
+KERAS_ALONE = r"""
+import json, sys
+from pathlib import Path
+import keras, numpy as np, onnxruntime as ort
+
+errors = {}
+for folder in map(Path, sys.argv[2:]):
+    card = json.loads((folder / "model.json").read_text())
+    model = keras.saving.load_model(folder / "generator.keras", safe_mode=True)
+    z = np.random.default_rng(7).standard_normal((64, card["latent_dim"])).astype("float32")
+    feed = {"z": z}
+    if card["num_classes"]:
+        feed["labels"] = np.arange(64, dtype=np.int64) % card["num_classes"]
+    out = model(list(feed.values()) if len(feed) == 2 else z, training=False)
+    session = ort.InferenceSession(str(folder / "generator.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(["images"], feed)
+    errors[folder.name] = float(np.abs(keras.ops.convert_to_numpy(out) - onnx_out).max())
+classifier = keras.saving.load_model(sys.argv[1], safe_mode=True)
+print(json.dumps({"errors": errors, "classifier": list(classifier.output_shape),
+                  "keras_gan": sorted(m for m in sys.modules
+                                      if m == "keras_gan" or m.startswith("keras_gan."))}))
+"""
+
+
+def test_every_generator_loads_with_keras_alone(tmp_path):
+    """Every shipped generator.keras and a freshly exported clustered one (its
+    cluster draw built from Keras's own operations) load in safe mode in a
+    process that never imports keras_gan, and match their ONNX files."""
+    from keras_gan.clusters import unconditional_sampler
+    from keras_gan.networks import build_networks
+    from keras_gan.run_folder import export_run
+
+    g, _ = build_networks("dcgan", 7, (28, 28, 1), 4, num_classes=5)
+    unconditional_sampler(g, [0.1, 0.2, 0.3, 0.2, 0.2]).save(tmp_path / "clustered.keras")
+    export_run(tmp_path / "clustered.keras", tmp_path / "clustered")
+    folders = [*MODELS, tmp_path / "clustered"]
+    for folder in folders:  # no keras-gan class named in any config
+        with zipfile.ZipFile(folder / "generator.keras") as z:
+            assert "keras_gan" not in z.read("config.json").decode(), folder
+    classifier = ROOT / "digit-classifier" / "classifier.keras"
+    proc = subprocess.run([sys.executable, "-c", KERAS_ALONE, str(classifier),
+                           *map(str, folders)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["keras_gan"] == []
+    assert result["classifier"] == [None, 10]
+    assert set(result["errors"]) == {f.name for f in folders}
+    assert max(result["errors"].values()) < 1e-4, result["errors"]

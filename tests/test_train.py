@@ -106,7 +106,7 @@ def test_kill_9_mid_epoch_then_resume_restores_optimizer_state(tmp_path):
     cfg = toy_cfg(tmp_path, "killed", steps_per_epoch=400, epochs=2, checkpoint_every=20)
     argv = [sys.executable, "-m", "keras_gan", "train", "--verbose", "0"]
     for key, value in cfg.to_dict().items():
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not isinstance(value, (bool, dict)):
             argv += ["--" + key.replace("_", "-"), str(value)]
     argv.append("--no-tensorboard")
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

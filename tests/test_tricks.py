@@ -139,9 +139,9 @@ def test_label_noise_jitters_targets_within_its_range():
 
 
 def test_bad_trick_options_are_refused():
-    with pytest.raises(ValueError, match="no targets to smooth"):
+    with pytest.raises(ValueError, match="need a loss with targets"):
         _gan(loss="hinge", label_smoothing=0.1)
-    with pytest.raises(ValueError, match="needs image samples"):
+    with pytest.raises(ValueError, match="needs image data"):
         _gan(augment="translation")
     with pytest.raises(ValueError, match="must be >= 0"):
         _gan(instance_noise=-1.0)

@@ -18,8 +18,9 @@ from conftest import tiny_generator
 
 from demo.models import DemoError, load_models
 from export.runtime import GeneratorError, OnnxGenerator
-from export.writer import ExportError, export_generator
+from export.writer import ExportError
 from keras_gan.cli import main
+from keras_gan.run_folder import export_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "saved_models" / "toy-ring"
@@ -48,7 +49,7 @@ def lambda_files(tmp_path_factory):
 def test_a_lambda_layer_is_refused_with_a_clear_message(lambda_files, tmp_path, capsys, name):
     path = lambda_files / name
     with pytest.raises(ExportError) as info:
-        export_generator(path, tmp_path / "out")
+        export_run(path, tmp_path / "out")
     assert str(info.value) == (f"{path} holds Python code (a Lambda layer), which keras-gan "
                                "does not run: model files are loaded in Keras safe mode")
     assert main(["export", str(path), "--out", str(tmp_path / "cli")]) == 2
@@ -79,7 +80,7 @@ def test_a_config_naming_os_system_runs_nothing(tmp_path):
         for name, data in files.items():
             z.writestr(name, data)
     with pytest.raises(ExportError, match=r"cannot load .*evil\.keras: TypeError"):
-        export_generator(tmp_path / "evil.keras", tmp_path / "out")
+        export_run(tmp_path / "evil.keras", tmp_path / "out")
     assert not marker.exists()
 
 
@@ -95,7 +96,7 @@ def test_every_keras_load_names_safe_mode():
                     safe = {k.arg: k.value for k in node.keywords}.get("safe_mode")
                     calls.append((f"{path.relative_to(REPO)}:{node.lineno}",
                                   isinstance(safe, ast.Constant) and safe.value is True))
-    assert len(calls) >= 3  # export/writer.py, keras_gan/evaluator.py, benchmarks/inference.py
+    assert len(calls) >= 3  # keras_gan/run_folder.py, evaluator.py, benchmarks/inference.py
     assert [where for where, safe in calls if not safe] == []
 
 

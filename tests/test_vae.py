@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from export.runtime import OnnxGenerator, sample_latents
-from export.writer import export_generator
+from keras_gan.run_folder import export_run
 from keras_gan.vae import (
     RECON_SIGMA,
     VAE,
@@ -182,7 +182,7 @@ def test_generator_exports_and_onnx_agrees(tmp_path):
     vae = tiny_image_vae()
     vae.fit(images_ds(batch=4), epochs=1, verbose=0)  # moves batch-norm statistics
     vae.generator.save(tmp_path / "generator.keras")
-    card = export_generator(tmp_path / "generator.keras", tmp_path / "model")
+    card = export_run(tmp_path / "generator.keras", tmp_path / "model")
     assert card["latent_dim"] == 8 and card["image_shape"] == [28, 28, 1]
     z = sample_latents(7, 8, seed=3)
     onnx_out = OnnxGenerator(tmp_path / "model" / "generator.onnx",

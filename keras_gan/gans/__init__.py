@@ -1,90 +1,115 @@
-"""The registry of GAN variants: a name -> (model class, loss family).
+"""The registry of variants: a name -> its `Variant` (keras_gan/variant.py).
 
-A loss-only variant is one `register_gan` line below; a variant that changes
-the loop is a small file in this package defining a `GAN` subclass, plus its
-`register_gan` line. Tests are generated from `list_gans()`, so a registered
-variant is tested by being registered.
+A loss-only variant is two functions in `keras_gan/losses.py` and one
+`register_gan` line below; a variant that changes the loop is a small file
+in this package defining a `GAN` subclass (and, if it prepares data or
+builds networks its own way, a `Variant` subclass), plus its line here.
+Tests are generated from `list_gans()`, so a registered variant is tested
+by being registered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from keras_gan.config import ConfigError
+from keras_gan.config import ConfigError, TrainConfig
 from keras_gan.gan import GAN
-from keras_gan.gans.clustered import ClusteredGAN
+from keras_gan.gans.clustered import ClusteredGAN, ClusteredVariant
 from keras_gan.gans.pacgan import PacGAN
 from keras_gan.gans.unrolled import UnrolledGAN
 from keras_gan.gans.wgan import WGAN, WGANGP
 from keras_gan.losses import LOSSES
+from keras_gan.variant import DataPlan, Option, Variant
+
+__all__ = ["DataPlan", "Option", "Variant", "build_gan", "configure", "get_gan",
+           "list_gans", "list_variants", "register", "register_gan"]
+
+_REGISTRY: dict[str, Variant] = {}
 
 
-@dataclass(frozen=True)
-class GanSpec:
-    name: str
-    cls: type
-    loss: str
-    description: str
-    conditional: bool = False  # trains on (images, labels); networks take labels
-    # Trains on (images, k-means cluster of each image): networks take labels,
-    # the data needs none, and the sampler takes z alone (gans/clustered.py).
-    clustered: bool = False
-
-    @property
-    def takes_labels(self) -> bool:
-        """Whether the networks take labels (classes or clusters) in training."""
-        return self.conditional or self.clustered
-
-
-_REGISTRY: dict[str, GanSpec] = {}
+def register(variant: Variant) -> Variant:
+    """Adds `variant` under its name; returns it."""
+    if variant.name in _REGISTRY:
+        raise ValueError(f"GAN variant {variant.name!r} is already registered")
+    if variant.loss is not None and variant.loss not in LOSSES:
+        raise ValueError(f"unknown loss {variant.loss!r} for variant {variant.name!r}")
+    _REGISTRY[variant.name] = variant
+    return variant
 
 
 def register_gan(name: str, *, loss: str, description: str, cls: type = GAN,
-                 conditional: bool = False, clustered: bool = False) -> GanSpec:
-    if name in _REGISTRY:
-        raise ValueError(f"GAN variant {name!r} is already registered")
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r} for variant {name!r}")
+                 conditional: bool = False, recipe: dict | None = None,
+                 options: dict | None = None, variant: type = Variant) -> Variant:
+    """Registers a GAN variant: `cls` (a `GAN` subclass) with loss family
+    `loss`; `recipe` holds the paper's `TrainConfig` settings (applied by
+    `configure` unless the user sets them), `options` the `Option`s of the
+    keyword arguments of `cls` a user may set."""
     if not (isinstance(cls, type) and issubclass(cls, GAN)):
         raise TypeError(f"variant {name!r}: cls must be a GAN subclass")
-    if conditional and clustered:
-        raise ValueError(f"variant {name!r}: conditional on labels or on clusters, not both")
-    spec = GanSpec(name, cls, loss, description, conditional, clustered)
-    _REGISTRY[name] = spec
-    return spec
+    unknown = sorted(set(recipe or {}) - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"variant {name!r}: recipe sets unknown fields {unknown}")
+    return register(variant(name, loss, description, cls, conditional=conditional,
+                            recipe=dict(recipe or {}), options=dict(options or {})))
 
 
-def get_gan(name: str) -> GanSpec:
+def get_gan(name: str) -> Variant:
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"unknown GAN variant {name!r}; registered: {', '.join(list_gans())}"
+            f"unknown GAN variant {name!r}; registered: {', '.join(list_variants())}"
         ) from None
 
 
-def list_gans() -> list[str]:
+def list_variants() -> list[str]:
+    """Every registered name, the VAE baseline included."""
     return sorted(_REGISTRY)
+
+
+def list_gans() -> list[str]:
+    """The registered GAN variants (the VAE baseline left out)."""
+    return sorted(n for n, v in _REGISTRY.items() if issubclass(v.cls, GAN))
 
 
 def build_gan(name: str, generator, discriminator, *, latent_dim: int | None = None,
               d_steps: int = 1, loss: str | None = None, seed: int | None = None,
               num_classes: int | None = None, **kwargs) -> GAN:
-    """The registered variant `name` around the given networks.
+    """The registered variant `name` around networks you built.
 
     `loss` overrides the variant's loss family; `num_classes` is required by
-    conditional variants (classes) and clustered ones (clusters); `kwargs` go
-    to the variant's class (its options, e.g. `cluster_prior`).
+    variants whose networks take labels (classes, or clusters); `kwargs` go
+    to the variant's class (its options, e.g. `pack`, and `GAN` arguments).
     """
-    spec = get_gan(name)
-    if spec.takes_labels and not num_classes:
-        what = "labelled data" if spec.conditional else "the number of clusters"
-        raise ConfigError(f"GAN variant {name!r} is conditional: it needs {what} "
-                          "(num_classes)")
-    return spec.cls(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps,
-                    loss=loss or spec.loss, seed=seed,
-                    num_classes=num_classes if spec.takes_labels else None, **kwargs)
+    variant = get_gan(name)
+    if variant.takes_labels and not num_classes:
+        raise ConfigError(f"GAN variant {name!r} is conditional: it needs "
+                          f"{variant.labels_needed} (num_classes)")
+    return variant.cls(generator, discriminator, latent_dim=latent_dim, d_steps=d_steps,
+                       loss=loss or variant.loss, seed=seed,
+                       num_classes=num_classes if variant.takes_labels else None, **kwargs)
 
+
+def configure(values: dict | None = None, *, source: str = "config", **fields) -> TrainConfig:
+    """The `TrainConfig` for `values` (then `fields`): the variant's recipe
+    where they do not set a field, and its options resolved (defaults filled
+    in, each checked). The CLI and YAML go through here; `TrainConfig(...)`
+    built by hand is taken as given. `source` names the values in errors."""
+    values = {**(values or {}), **fields}
+    given = TrainConfig.from_dict(values, source=source)  # names and types first
+    variant = get_gan(given.gan)
+    merged = {**variant.recipe, **values}
+    merged["gan_options"] = variant.resolve_options(given.gan_options)
+    return TrainConfig.from_dict(merged, source=source)
+
+
+def _positive(v):
+    return v > 0
+
+
+def _at_least(n):
+    return lambda v: v >= n
+
+
+# -- the registered variants -----------------------------------------------------
 
 register_gan("gan", loss="minimax",
              description="Goodfellow et al. 2014 as published: the saturating minimax "
@@ -93,8 +118,10 @@ register_gan("nsgan", loss="non_saturating",
              description="Goodfellow et al. 2014 with the non-saturating generator "
                          "loss -log D(G(z)) (their Section 3)")
 register_gan("dcgan", loss="non_saturating",
+             recipe={"optimizer": "adam", "d_lr": 2e-4, "g_lr": 2e-4, "beta_1": 0.5,
+                     "beta_2": 0.999, "ema_decay": 0.0},
              description="Radford et al. 2016: DCGAN networks, non-saturating loss, "
-                         "Adam 2e-4 beta_1 0.5")
+                         "recipe Adam 2e-4 beta_1 0.5, no weight average")
 register_gan("lsgan", loss="least_squares",
              description="Mao et al. 2017: least-squares losses")
 register_gan("hinge", loss="hinge",
@@ -102,20 +129,45 @@ register_gan("hinge", loss="hinge",
 register_gan("cgan", loss="non_saturating", conditional=True,
              description="Mirza & Osindero 2014: class-conditional G (label embedding) "
                          "and projection D (Miyato & Koyama 2018)")
-register_gan("clustered", loss="non_saturating", cls=ClusteredGAN, clustered=True,
+register_gan("clustered", loss="non_saturating", cls=ClusteredGAN, variant=ClusteredVariant,
              description="unconditional: G and a projection D conditioned on k-means "
                          "clusters of the real data (--clusters; cf. Lucic et al. 2019), "
                          "the cluster drawn from z; the default preset")
 register_gan("wgan", loss="wasserstein", cls=WGAN,
-             description="Arjovsky et al. 2017: Wasserstein critic, weights clipped to "
-                         "[-0.01, 0.01] after each update (paper: RMSprop 5e-5, d_steps 5)")
+             recipe={"optimizer": "rmsprop", "d_lr": 5e-5, "g_lr": 5e-5, "d_steps": 5,
+                     "ema_decay": 0.0},
+             options={"clip_value": Option(0.01, "critic weights clipped to [-c, c]",
+                                           _positive, "> 0")},
+             description="Arjovsky et al. 2017: Wasserstein critic, weights clipped "
+                         "after each update; recipe RMSprop 5e-5, d_steps 5")
 register_gan("wgan-gp", loss="wasserstein", cls=WGANGP,
+             recipe={"optimizer": "adam", "d_lr": 1e-4, "g_lr": 1e-4, "beta_1": 0.0,
+                     "beta_2": 0.9, "d_steps": 5, "ema_decay": 0.0},
+             options={"gp_weight": Option(10.0, "lambda of the gradient penalty",
+                                          _at_least(0), ">= 0")},
              description="Gulrajani et al. 2017: Wasserstein critic with gradient penalty "
-                         "10 * E[(|grad D(xhat)| - 1)^2] (paper: Adam 1e-4 betas 0/0.9, "
-                         "d_steps 5)")
+                         "lambda E[(|grad D(xhat)| - 1)^2]; recipe Adam 1e-4 betas 0/0.9, "
+                         "d_steps 5")
 register_gan("unrolled", loss="non_saturating", cls=UnrolledGAN,
-             description="Metz et al. 2016: generator loss through 5 unrolled (SGD) "
+             options={"unroll_steps": Option(5, "K, discriminator updates unrolled",
+                                             _at_least(0), ">= 0"),
+                      "unroll_learning_rate": Option(
+                          None, "SGD step of the unrolled updates (null: D's rate)",
+                          _at_least(0), ">= 0", type=float)},
+             description="Metz et al. 2016: generator loss through K unrolled (SGD) "
                          "discriminator updates, differentiated through")
 register_gan("pacgan", loss="non_saturating", cls=PacGAN,
-             description="Lin et al. 2018: the discriminator judges packs of 2 samples "
+             options={"pack": Option(2, "samples per discriminator input", _at_least(1),
+                                     ">= 1")},
+             description="Lin et al. 2018: the discriminator judges packs of samples "
                          "concatenated along channels")
+
+
+def _register_vae() -> None:
+    # The VAE baseline trains through the same glue (keras_gan/vae.py).
+    from keras_gan.vae import VaeVariant
+
+    register(VaeVariant())
+
+
+_register_vae()

@@ -12,10 +12,25 @@ minibatch's clusters. Two things differ from `cgan`:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 
-from keras_gan.clusters import cluster_boundaries, cluster_of, unconditional_sampler
+from keras_gan.clusters import (
+    assign_tensor,
+    cluster_boundaries,
+    cluster_of,
+    fit_clusters,
+    unconditional_sampler,
+)
+from keras_gan.config import ConfigError
 from keras_gan.gan import GAN
+from keras_gan.variant import DataPlan, Variant
+
+# k-means runs on at most this many real examples (the first ones of the
+# source): ~100 examples per centroid at the default 100 clusters, a few
+# seconds of numpy.
+CLUSTER_EXAMPLES = 10_000
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -49,3 +64,42 @@ class ClusteredGAN(GAN):
         from z's first coordinate. Built on demand (it has no weights of its
         own), so that saving the GAN does not track it twice."""
         return unconditional_sampler(generator, self.cluster_prior)
+
+
+@dataclass(frozen=True)
+class ClusteredVariant(Variant):
+    """Data: k-means (`--clusters` k) of the source's first `CLUSTER_EXAMPLES`
+    examples, each training example labelled with its nearest centroid.
+    Networks: conditional on the cluster, z's first coordinate spent on it."""
+
+    @property
+    def takes_labels(self) -> bool:
+        return True
+
+    labels_needed = "the number of clusters"
+
+    def check_config(self, latent_dim: int) -> None:
+        if latent_dim < 2:
+            raise ConfigError(f"--gan {self.name} spends z's first coordinate on the "
+                              f"cluster: latent_dim must be >= 2, got {latent_dim}")
+
+    def prepare_data(self, info, examples, *, clusters: int, seed: int) -> DataPlan:
+        # Deterministic for a seed, so --resume refits the same clusters.
+        x = examples(CLUSTER_EXAMPLES)
+        try:
+            centroids, prior = fit_clusters(x, clusters, seed=seed)
+        except ValueError as e:
+            raise ConfigError(f"--clusters {clusters}: {e} ({info.source})") from None
+        return DataPlan(num_classes=len(prior),
+                        label_map=lambda batch: assign_tensor(batch, centroids),
+                        model_kwargs={"cluster_prior": prior})
+
+    def plan_without_data(self, num_classes, clusters: int) -> DataPlan:
+        k = num_classes or clusters
+        return DataPlan(num_classes=k, model_kwargs={"cluster_prior": [1.0 / k] * k})
+
+    def build(self, *, latent_dim: int, **kwargs):
+        # The sampler spends z's first coordinate on the cluster; the
+        # networks get the rest.
+        self.check_config(latent_dim)
+        return super().build(latent_dim=latent_dim - 1, **kwargs)

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan.distribute import mean_over_replicas, replica_local
+from keras_gan.distribute import mean_over_replicas
 from keras_gan.gan import GAN
 
 
@@ -23,9 +23,8 @@ class UnrolledGAN(GAN):
     theta_G; they run on copies via `stateless_call`, so `g_step` leaves the
     discriminator's variables untouched.
 
-    They use the last real minibatch of the preceding `d_step` (stashed, as
-    `g_step` only receives a batch size) and the same fakes as the
-    generator's loss, so G runs once per step. A conditional model gives its
+    They use the real minibatch `g_step` receives (the step's last) and the
+    same fakes as the generator's loss, so G runs once per step. A conditional model gives its
     fakes that minibatch's labels. The unrolled discriminator is called
     through `stateless_call`, bypassing a `discriminate` override.
 
@@ -46,25 +45,16 @@ class UnrolledGAN(GAN):
         self.unroll_steps = int(unroll_steps)
         self.unroll_learning_rate = (None if unroll_learning_rate is None
                                      else float(unroll_learning_rate))
-        self._step_local = replica_local()  # one per replica under tf.distribute
-        self._step_local.last_real = None
-
-    def d_step(self, real, labels=None):
-        # Read by the g_step of the same train_step (same traced function).
-        self._step_local.last_real = (real, labels)
-        return super().d_step(real, labels)
 
     def _critic(self, trainable, non_trainable, samples, labels):
         inputs = [samples, labels] if self.num_classes else samples
         return self.discriminator.stateless_call(trainable, non_trainable, inputs,
                                                  training=True)
 
-    def g_step(self, batch_size):
+    def g_step(self, real, labels=None):
         if not self.unroll_steps:
-            return super().g_step(batch_size)
-        if getattr(self._step_local, "last_real", None) is None:
-            raise RuntimeError("UnrolledGAN.g_step needs a preceding d_step (its real data)")
-        (real, labels), self._step_local.last_real = self._step_local.last_real, None
+            return super().g_step(real, labels)
+        batch_size = ops.shape(real)[0]
         lr = self.unroll_learning_rate
         if lr is None:
             lr = ops.cast(self.d_optimizer.learning_rate, "float32")
@@ -85,15 +75,19 @@ class UnrolledGAN(GAN):
                     inner.watch(d_vars)
                     real_logits, state = self._critic(d_vars, state, seen_real, labels)
                     fake_logits, state = self._critic(d_vars, state, seen_fake, labels)
-                    d_loss = self.discriminator_loss(real_logits, fake_logits, real=real,
-                                                     fake=fake, labels=labels)
+                    d_loss = self.discriminator_loss(real_logits, fake_logits, real=seen_real,
+                                                     fake=seen_fake, labels=labels)
                 # The d optimizer all-reduces its gradients, these plain steps
                 # must too: each replica holds only its share of the batch.
                 grads = mean_over_replicas(inner.gradient(d_loss, d_vars))
                 d_vars = [v if g is None else v - ops.cast(lr, v.dtype) * g
                           for v, g in zip(d_vars, grads, strict=True)]
             fake_logits, _ = self._critic(d_vars, state, seen_fake, labels)
-            loss = self.generator_loss(fake_logits, fake=fake)
+            real_logits = None
+            if self.loss_family.g_uses_real:
+                real_logits, _ = self._critic(d_vars, state, seen_real, labels)
+            loss = self.generator_loss(fake_logits, fake, real_logits=real_logits, real=real,
+                                       labels=labels)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))

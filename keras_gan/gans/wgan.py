@@ -8,11 +8,12 @@ Rubinstein duality behind that loss requires.
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_gan.distribute import replica_local
 from keras_gan.gan import GAN
+from keras_gan.penalties import gradient_penalty
+
+__all__ = ["WGAN", "WGANGP", "gradient_penalty"]
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -48,31 +49,6 @@ class WGAN(GAN):
         return {**super().get_config(), "clip_value": self.clip_value}
 
 
-def gradient_penalty(critic, real, fake, eps):
-    """E[(||grad_xhat critic(xhat)||_2 - 1)^2] at xhat = eps x + (1 - eps) G(z).
-
-    Args:
-        critic: callable xhat -> scores (batch, 1).
-        real, fake: (batch, ...) samples.
-        eps: (batch, 1, ..., 1) mixing weights in [0, 1].
-
-    Call it inside the critic's own `GradientTape`: the penalty's gradient
-    w.r.t. the critic's weights is then a double backprop through this tape.
-    """
-    real, fake = ops.cast(real, "float32"), ops.cast(fake, "float32")
-    xhat = eps * real + (1.0 - eps) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(xhat)
-        # Each score depends only on its own sample, so the gradient of the
-        # sum is the per-sample gradient.
-        total = ops.sum(ops.cast(critic(xhat), "float32"))
-    grads = tape.gradient(total, xhat)
-    grads = ops.reshape(grads, (ops.shape(grads)[0], -1))
-    # The 1e-12 keeps the norm's gradient finite where grads = 0 (sqrt'(0) = inf).
-    norms = ops.sqrt(ops.sum(ops.square(grads), axis=1) + 1e-12)
-    return ops.mean(ops.square(norms - 1.0))
-
-
 @keras.saving.register_keras_serializable(package="keras_gan")
 class WGANGP(GAN):
     """Gulrajani et al. 2017, "Improved Training of Wasserstein GANs".
@@ -95,22 +71,13 @@ class WGANGP(GAN):
         if not float(gp_weight) >= 0:
             raise ValueError(f"gp_weight must be >= 0, got {gp_weight}")
         self.gp_weight = float(gp_weight)
-        self._step_local = replica_local()  # one per replica under tf.distribute
 
-    def discriminator_loss(self, real_logits, fake_logits, real, fake, labels=None):
+    def d_regularizers(self, real, fake, labels=None):
         shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
         eps = keras.random.uniform(shape, seed=self.seed_generator)
         gp = self.gp_weight * gradient_penalty(
             lambda x: self.discriminate(x, labels, training=True), real, fake, eps)
-        # d_step returns only what it computed itself: the penalty reaches
-        # the metrics through this attribute (same trace, read right after).
-        self._step_local.gp = gp
-        return super().discriminator_loss(real_logits, fake_logits, real, fake, labels) + gp
-
-    def d_step(self, real, labels=None):
-        metrics = super().d_step(real, labels)
-        metrics["gp"], self._step_local.gp = self._step_local.gp, None  # drop the graph tensor
-        return metrics
+        return {**super().d_regularizers(real, fake, labels), "gp": gp}
 
     def get_config(self):
         return {**super().get_config(), "gp_weight": self.gp_weight}

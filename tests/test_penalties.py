@@ -1,0 +1,112 @@
+"""keras_gan/penalties.py and the R1 / R2 options of every GAN: closed forms
+on a linear discriminator, lazy regularization, and training with them."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gan.gans import build_gan, list_gans
+from keras_gan.networks import build_mlp_generator
+from keras_gan.penalties import gradient_penalty, input_gradients, zero_centered_penalty
+
+GAMMA = 3.0
+
+
+def _linear_gan(**kwargs):
+    """A GAN whose discriminator is linear, D(x) = w.x + b on 4x4 images: its
+    input gradient is w everywhere, so R1 = R2 = gamma / 2 * ||w||^2."""
+    keras.utils.set_random_seed(0)
+    g = build_mlp_generator(4, (4, 4, 1), width=8)
+    x = keras.Input((4, 4, 1))
+    d = keras.Model(x, keras.layers.Dense(1)(keras.layers.Flatten()(x)))
+    gan = build_gan("nsgan", g, d, seed=0, **kwargs)
+    gan.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+    w = d.layers[-1].kernel
+    w.assign(np.random.default_rng(1).normal(size=(16, 1)).astype("float32"))
+    return gan, d, w
+
+
+def _images(seed, n=8):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 4, 4, 1)).astype("float32")
+
+
+def test_input_gradients_and_penalties_of_a_linear_critic():
+    _, d, w = _linear_gan()
+    x = _images(0)
+    np.testing.assert_allclose(input_gradients(d, x).numpy(),
+                               np.repeat(w.numpy().T, len(x), axis=0), rtol=1e-6)
+    norm2 = float((w.numpy() ** 2).sum())
+    np.testing.assert_allclose(float(zero_centered_penalty(d, x)), norm2, rtol=1e-5)
+    eps = np.full((8, 1, 1, 1), 0.3, "float32")
+    np.testing.assert_allclose(float(gradient_penalty(d, x, _images(1), eps)),
+                               (np.sqrt(norm2) - 1) ** 2, rtol=1e-5)
+
+
+@pytest.mark.parametrize("which", ["r1", "r2"])
+def test_r1_r2_match_the_closed_form_and_its_gradient(which):
+    gan, d, w = _linear_gan(**{which: GAMMA})
+    real, fake = _images(0), _images(1)
+    with tf.GradientTape() as tape:
+        terms = gan.d_regularizers(real, fake)
+    assert set(terms) == {which}
+    wv = w.numpy()
+    np.testing.assert_allclose(float(terms[which]), GAMMA / 2 * (wv ** 2).sum(), rtol=1e-5)
+    # d/dw gamma/2 ||w||^2 = gamma w: the penalty trains D's weights (double backprop).
+    grad = tape.gradient(terms[which], w)
+    np.testing.assert_allclose(grad.numpy(), GAMMA * wv, rtol=1e-4)
+    # A whole D step logs it, inside d_loss.
+    metrics = gan.d_step(real)
+    assert which in metrics and which in gan.metric_names
+    assert float(metrics["d_loss"]) > float(metrics[which]) > 0
+
+
+def test_lazy_regularization_runs_every_n_updates_weighted_n():
+    gan, _, w = _linear_gan(r1=GAMMA, reg_every=4)
+    real, fake = _images(0), _images(1)
+    full = GAMMA / 2 * float((w.numpy() ** 2).sum())
+    seen = []
+    for it in range(8):
+        gan.d_optimizer.iterations.assign(it)
+        seen.append(float(gan.d_regularizers(real, fake)["r1"]))
+    np.testing.assert_allclose(seen[0], 4 * full, rtol=1e-5)
+    np.testing.assert_allclose(seen[4], 4 * full, rtol=1e-5)
+    assert seen[1:4] == [0.0] * 3 and seen[5:] == [0.0] * 3
+    # The same expected value as the eager penalty.
+    np.testing.assert_allclose(np.mean(seen), full, rtol=1e-5)
+
+
+def test_penalties_are_off_by_default_and_refuse_bad_values():
+    gan, _, _ = _linear_gan()
+    assert gan.d_regularizers(_images(0), _images(1)) == {}
+    assert "r1" not in gan.metric_names
+    g, d = gan.generator, gan.discriminator
+    with pytest.raises(ValueError, match="r1 must be >= 0"):
+        build_gan("nsgan", g, d, r1=-1.0)
+    with pytest.raises(ValueError, match="reg_every must be >= 1"):
+        build_gan("nsgan", g, d, r1=1.0, reg_every=0)
+
+
+@pytest.mark.parametrize("name", list_gans())
+def test_every_variant_trains_with_lazy_r1_and_r2(name):
+    # The options belong to the base loop, so every registered variant has them.
+    from test_gans import variant_networks
+
+    from keras_gan.gans import get_gan
+
+    variant = get_gan(name)
+    num_classes = 3 if variant.takes_labels else None
+    keras.utils.set_random_seed(0)
+    g, d = variant_networks(name, num_classes=num_classes)
+    gan = build_gan(name, g, d, seed=0, num_classes=num_classes, r1=1.0, r2=0.5,
+                    reg_every=2)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    data = (x, np.arange(64) % 3) if variant.takes_labels else x
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(16), epochs=1,
+                      verbose=0).history
+    assert np.isfinite(history["r1"]).all() and np.isfinite(history["r2"]).all()
+    # Half the D updates carry the (doubled) penalty: the epoch mean is > 0.
+    assert history["r1"][-1] > 0 and history["r2"][-1] > 0
+    loaded = type(gan).from_config(gan.get_config())
+    assert (loaded.r1, loaded.r2, loaded.reg_every) == (1.0, 0.5, 2)
