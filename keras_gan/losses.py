@@ -105,6 +105,22 @@ def least_squares_g_loss(fake_logits):
     return 0.5 * ops.mean(ops.square(_f32(fake_logits) - 1.0))
 
 
+# -- relativistic pairing (Jolicoeur-Martineau 2018; Huang et al. 2024) ------
+
+
+def relativistic_pairing_d_loss(real_logits, fake_logits):
+    """E[softplus(-(D(x) - D(G(z))))]: each real sample should look more real
+    than the fake it is paired with (the i-th of each minibatch), not than a
+    fixed threshold. The RpGAN loss of the R3GAN baseline."""
+    return ops.mean(ops.softplus(_f32(fake_logits) - _f32(real_logits)))
+
+
+def relativistic_pairing_g_loss(fake_logits, real_logits):
+    """E[softplus(-(D(G(z)) - D(x)))]: the mirror, so G gets a gradient from
+    how its fakes compare with real data, however confident D is."""
+    return ops.mean(ops.softplus(_f32(real_logits) - _f32(fake_logits)))
+
+
 @dataclass(frozen=True)
 class LossFamily:
     d_loss: Callable
@@ -136,6 +152,8 @@ LOSSES: dict[str, LossFamily] = {
     "hinge": LossFamily(hinge_d_loss, hinge_g_loss, False),
     "least_squares": LossFamily(least_squares_d_loss, least_squares_g_loss, False,
                                 smoothable=True),
+    "relativistic_pairing": LossFamily(relativistic_pairing_d_loss,
+                                       relativistic_pairing_g_loss, False, g_uses_real=True),
 }
 
 

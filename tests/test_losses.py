@@ -76,6 +76,27 @@ def test_least_squares_by_hand():
     assert value(losses.least_squares_g_loss(fake)) == pytest.approx(0.5 * 1)
 
 
+def test_relativistic_pairing_by_hand():
+    # D(x) - D(G(z)) pairs element-wise: [0 - (-ln 3), ln 3 - 0] = [ln 3, ln 3].
+    # D: softplus(-ln 3) = log(1 + 1/3); G: softplus(ln 3) = log(1 + 3).
+    d = losses.relativistic_pairing_d_loss(REAL, FAKE)
+    assert value(d) == pytest.approx(math.log(4 / 3), rel=1e-6)
+    g = losses.relativistic_pairing_g_loss(FAKE, REAL)
+    assert value(g) == pytest.approx(math.log(4), rel=1e-6)
+    # Only the difference counts: shifting every logit changes nothing.
+    assert value(losses.relativistic_pairing_d_loss(REAL + 5, FAKE + 5)) == pytest.approx(
+        value(d), rel=1e-6)
+    # The pairing is element-wise, not all-pairs: swapping the fakes changes it.
+    swapped = value(losses.relativistic_pairing_d_loss(REAL, FAKE[::-1]))
+    expected = 0.5 * (math.log(1 + 1.0) + math.log(1 + 1 / 9))  # differences 0, 2 ln 3
+    assert swapped == pytest.approx(expected, rel=1e-6)
+    family = losses.get_loss("relativistic_pairing")
+    assert family.g_uses_real and not family.probabilistic and not family.smoothable
+    assert value(family.generator_loss(FAKE, REAL)) == pytest.approx(math.log(4), rel=1e-6)
+    with pytest.raises(ValueError, match="needs the real logits"):
+        family.generator_loss(FAKE)
+
+
 def test_optimum_of_minimax_d_loss_is_log4():
     # At D = 1/2 everywhere the minimax value is -log 4 (Goodfellow et al. Thm 1).
     zeros = np.zeros((4, 1), np.float32)
@@ -89,7 +110,7 @@ def test_finite_at_extreme_logits(name, extreme):
     logits = np.full((3, 1), extreme, np.float32)
     other = -logits
     for out in (family.d_loss(logits, other), family.d_loss(other, logits),
-                family.g_loss(logits)):
+                family.generator_loss(logits, other)):
         assert np.isfinite(value(out)), (name, extreme)
 
 

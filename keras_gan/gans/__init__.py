@@ -126,6 +126,9 @@ register_gan("lsgan", loss="least_squares",
              description="Mao et al. 2017: least-squares losses")
 register_gan("hinge", loss="hinge",
              description="Lim & Ye 2017 / Miyato et al. 2018: hinge losses")
+register_gan("rpgan", loss="relativistic_pairing",
+             description="Jolicoeur-Martineau 2018 (R3GAN's baseline, Huang et al. 2024): "
+                         "relativistic pairing loss softplus(-(D(x) - D(G(z))))")
 register_gan("cgan", loss="non_saturating", conditional=True,
              description="Mirza & Osindero 2014: class-conditional G (label embedding) "
                          "and projection D (Miyato & Koyama 2018)")
