@@ -17,7 +17,15 @@ reference. Recipes:
 - `tutorial`: the TensorFlow DCGAN tutorial's recipe (its networks, z 100,
   batch 256, Adam 1e-4 with Keras's default betas, non-saturating loss),
   trained by `GAN.fit` (Algorithm 1: separate D and G updates);
-- `default`: `keras-gan train` with no flags (the project's default preset).
+- `default`: `keras-gan train` with no flags (the project's default preset);
+- `nsgan`: the same settings, unconditional (no k-means clusters): the plain
+  GAN the default preset improves on;
+- `rpgan-r1r2`: `nsgan` with the relativistic pairing loss and R1 / R2;
+- `clustered-rpgan-r1r2`: the default preset with the relativistic pairing
+  loss and R1 / R2.
+R1 / R2 weight 0.1 each: the order of R3GAN's CIFAR-10 setting (Huang et
+al. 2024), not tuned here. `--seed` sets every recipe's training seed (the
+default preset was chosen on seed 0).
 
 Only one recipe trains at a time; evaluation happens after all training.
 """
@@ -54,6 +62,9 @@ RECIPES = {
     "tutorial": dict(arch="tutorial", gan="dcgan", latent_dim=100, width=64, batch_size=256,
                      d_lr=1e-4, g_lr=1e-4, beta_1=0.9, beta_2=0.999, ema_decay=0.0),
     "default": {},
+    "nsgan": dict(gan="nsgan"),
+    "rpgan-r1r2": dict(gan="rpgan", r1=0.1, r2=0.1),
+    "clustered-rpgan-r1r2": dict(loss="relativistic_pairing", r1=0.1, r2=0.1),
 }
 
 
@@ -88,8 +99,8 @@ class WallClockSnapshots(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def run_recipe(name, budgets_s, root: Path):
-    cfg = TrainConfig(out=str(root / name), **{**RECIPES[name], **QUIET})
+def run_recipe(name, budgets_s, root: Path, seed: int = 0):
+    cfg = TrainConfig(out=str(root / name), seed=seed, **{**RECIPES[name], **QUIET})
     # The clock starts before train(): data loading, the default preset's
     # k-means clustering and model building count against the budget.
     snap = WallClockSnapshots(budgets_s, start=time.perf_counter())
@@ -102,12 +113,19 @@ def main(argv=None) -> int:
     p.add_argument("--budgets", default="1,2,5,10,20", help="minutes (1,2,5,10,20)")
     p.add_argument("--recipes", default="tutorial,default")
     p.add_argument("--num-samples", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=0, help="training seed of every recipe (0)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="TensorFlow intra- and inter-op threads (0: TensorFlow's defaults); "
+                        "1 lets two of these runs share the 2-core CPU side by side")
     p.add_argument("--out", help="markdown report path (.json beside it)")
     p.add_argument("--keep", metavar="JSON",
                    help="an earlier report's .json: its recipes not trained now are "
                         "reported from it, marked as such (a 20-minute tutorial run "
                         "need not be repeated when only the default preset changed)")
     args = p.parse_args(argv)
+    if args.threads:  # before the first TensorFlow op fixes the thread pools
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     budgets = [float(b) for b in args.budgets.split(",")]
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
     for r in recipes:
@@ -118,7 +136,7 @@ def main(argv=None) -> int:
     try:
         for r in recipes:
             t0 = time.perf_counter()
-            trained[r] = run_recipe(r, [60 * b for b in budgets], root)
+            trained[r] = run_recipe(r, [60 * b for b in budgets], root, args.seed)
             print(f"{r}: trained in {time.perf_counter() - t0:.0f} s", flush=True)
             keras.backend.clear_session(free_memory=False)
     finally:
@@ -159,8 +177,9 @@ def main(argv=None) -> int:
         f"- Command: `python benchmarks/time_to_quality.py "
         f"{' '.join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))}`",
         f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}",
-        f"- Machine: {len(os.sched_getaffinity(0))} CPUs usable, TensorFlow's default "
-        f"threads; Python {platform.python_version()}, tensorflow {tf.__version__}, "
+        f"- Machine: {len(os.sched_getaffinity(0))} CPUs usable, "
+        f"{args.threads or 'TensorFlow default'} thread(s); training seed {args.seed}; "
+        f"Python {platform.python_version()}, tensorflow {tf.__version__}, "
         f"keras {keras.__version__}",
         f"- Scores: {args.num_samples:,} samples (latents of seed 0) vs the 10,000 real "
         "digits, shipped digit classifier; reference = the same metric between the two "

@@ -5,9 +5,10 @@ samples with the VEEGAN / PacGAN protocol (`shared/protocols.md`): modes
 covered, % high-quality samples and reverse KL, mean and standard error over
 seeds, next to the published numbers. Run from the repository root:
 
-    python benchmarks/toy_modes.py [--seeds 5]
+    python benchmarks/toy_modes.py [--seeds 5] [--first-seed 0]
         [--variants gan,nsgan,wgan-gp,unrolled,pacgan,preset]
         [--datasets ring,grid] [--out benchmarks/results] [--baseline-steps 1500]
+        [--report toy_modes]
 
 Rows:
 - the plain variants (gan, nsgan, wgan-gp, unrolled, pacgan, ...: any
@@ -18,13 +19,20 @@ Rows:
   weight averaging;
 - `preset` trains `presets/toy-ring.yaml` / `presets/toy-grid.yaml` with their
   real settings: only the seed, the run folder and the console output change,
-  so its times are those of `keras-gan train --config presets/toy-*.yaml`.
+  so its times are those of `keras-gan train --config presets/toy-*.yaml`;
+- `NAME[key=value;...]` is row NAME (a variant or `preset`) with those config
+  fields changed (values read as YAML), e.g.
+  `preset[gan=rpgan;loss=null;r1=0.1;r2=0.1]`: the preset with the
+  relativistic pairing loss and R1 / R2 in place of its variant.
+
+Seeds: `--first-seed F --seeds N` trains seeds F..F+N-1. The presets were
+chosen on seeds 0-4; seeds 5-9 were used for no choice (report those).
 
 Every run evaluates the generator it samples from (the EMA generator when
 the config keeps one) on `sample_latents(2500, latent_dim, seed=1000 + seed)`.
 Runs go to temporary folders that are removed afterwards. Writes
-`toy_modes.md` (the table), `toy_modes.json` (per-seed raw numbers) and one
-scatter plot per variant x dataset (seed 0) to --out. The hand-written section
+`REPORT.md` (the table), `REPORT.json` (per-seed raw numbers) and one
+scatter plot per variant x dataset (first seed) to --out. The hand-written section
 of an existing `toy_modes.md` that starts at `NOTES_MARKER` is kept.
 """
 
@@ -65,6 +73,8 @@ PRESETS = ROOT / "presets"
 NUM_SAMPLES = 2500
 EVAL_SEED_OFFSET = 1000  # latents of seed s are sample_latents(2500, d, 1000 + s)
 NOTES_MARKER = "## What we tried"
+SEED_NOTE = (" (seeds used for no choice: the presets were tuned on seeds 0-4, and any "
+             "option of a bracketed row on seed 0)")
 DEFAULT_VARIANTS = "gan,nsgan,wgan-gp,unrolled,pacgan,preset"
 
 # The one setting of every plain variant: VEEGAN / Unrolled GAN's (protocols.md),
@@ -92,7 +102,11 @@ TARGETS = {"ring": (8, 98.0, 0.02), "grid": (25, 95.0, 0.03)}  # issue 5
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5, help="training seeds 0..N-1 (5)")
+    p.add_argument("--seeds", type=int, default=5, help="number of training seeds (5)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="first training seed (0); 5: the seeds no preset was chosen on")
+    p.add_argument("--report", default="toy_modes",
+                   help="name of the report files in --out (toy_modes: .md, .json)")
     p.add_argument("--variants", default=DEFAULT_VARIANTS,
                    help=f"comma-separated registered variants and/or preset "
                         f"({DEFAULT_VARIANTS})")
@@ -116,11 +130,24 @@ def parse_args(argv=None):
         if d not in ("ring", "grid"):
             p.error(f"unknown dataset {d!r}: use ring and/or grid")
     for v in args.variants:
-        if v != "preset":
-            get_gan(v)  # raises ConfigError naming the registered variants
-    if args.seeds < 1 or args.baseline_steps < 1:
-        p.error("--seeds and --baseline-steps must be >= 1")
+        name, _ = parse_variant(v)
+        if name != "preset":
+            get_gan(name)  # raises ConfigError naming the registered variants
+    if args.seeds < 1 or args.baseline_steps < 1 or args.first_seed < 0:
+        p.error("--seeds and --baseline-steps must be >= 1, --first-seed >= 0")
     return args
+
+
+def parse_variant(spec: str) -> tuple[str, dict]:
+    """'preset[gan=rpgan;r1=0.1]' -> ('preset', {'gan': 'rpgan', 'r1': 0.1})."""
+    import yaml
+
+    name, _, rest = spec.partition("[")
+    overrides = {}
+    for pair in filter(None, rest.rstrip("]").split(";")):
+        key, _, value = pair.partition("=")
+        overrides[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return name.strip(), overrides
 
 
 def preset_config(dataset: str) -> TrainConfig:
@@ -132,10 +159,13 @@ def preset_config(dataset: str) -> TrainConfig:
 
 def config_for(variant: str, dataset: str, seed: int, baseline_steps: int, out: str
                ) -> TrainConfig:
-    if variant == "preset":
-        return preset_config(dataset).replace(seed=seed, out=out, verbose=0)
-    return TrainConfig(dataset=dataset, gan=variant, seed=seed, out=out,
-                       **{**BASELINE, "steps_per_epoch": baseline_steps}, **BASELINE_IO)
+    name, overrides = parse_variant(variant)
+    if name == "preset":
+        cfg = preset_config(dataset).replace(seed=seed, out=out, verbose=0)
+    else:
+        cfg = TrainConfig(dataset=dataset, gan=name, seed=seed, out=out,
+                          **{**BASELINE, "steps_per_epoch": baseline_steps}, **BASELINE_IO)
+    return cfg.replace(**overrides)
 
 
 def cpu_seconds() -> float:
@@ -247,8 +277,9 @@ def write_markdown(path: Path, report: dict) -> str:
         "EMA generator for configs with `ema_decay`), latents "
         "`sample_latents(2500, latent_dim, seed=1000 + seed)`, scored with "
         "`keras_gan.metrics.mode_metrics`; mean ± standard error over training seeds "
-        f"0..{seeds - 1}. Train s: wall-clock seconds of `train(cfg)`, mean (max), with "
-        "graph tracing and the run folder's files.",
+        f"{report.get('first_seed', 0)}..{report.get('first_seed', 0) + seeds - 1}"
+        f"{SEED_NOTE if report.get('first_seed', 0) >= 5 else ''}. Train s: wall-clock "
+        "seconds of `train(cfg)`, mean (max), with graph tracing and the run folder's files.",
         "- Plain variants, one common setting (the VEEGAN / Unrolled setting of the "
         f"protocol, with fewer steps to fit the time budget): "
         f"{settings_line(report['baseline'])}; G ReLU / D LeakyReLU(0.2) hidden layers "
@@ -298,9 +329,10 @@ def write_markdown(path: Path, report: dict) -> str:
                      f"| {pub(grid[0], 0)} | {pub(grid[1], 0)} | {pub(grid[2], 2)} | {src} |")
     lines += ["| perfect sampler (the limit) | 8 | 98.89 | 0.0015 | 25 | 98.89 | 0.0053 | "
               "protocols.md |", ""]
-    plots = [f"[{v} {ds}](toy_modes_{v}_{ds}.png)"
+    plots = [f"[{v} {ds}]({plot_name(report, v, ds)})"
              for v in report["runs"] for ds in report["runs"][v]]
-    lines += ["Scatter plots, seed 0, 2,500 samples over the mode centres (red crosses): "
+    lines += [f"Scatter plots, seed {report.get('first_seed', 0)}, 2,500 samples over the "
+              "mode centres (red crosses): "
               + ", ".join(plots) + ".", ""]
     text = "\n".join(lines)
     if path.exists():  # keep the hand-written notes
@@ -311,6 +343,14 @@ def write_markdown(path: Path, report: dict) -> str:
         text += "\n"
     path.write_text(text)
     return text
+
+
+def plot_name(report: dict, variant: str, dataset: str) -> str:
+    """The scatter plot's file name: report name, variant (brackets spelled
+    out as a slug), dataset."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in variant).strip("_")
+    prefix = report.get("report", "toy_modes")
+    return f"{prefix}_{slug}_{dataset}.png"
 
 
 def main(argv=None) -> int:
@@ -328,7 +368,7 @@ def main(argv=None) -> int:
     try:
         for variant in args.variants:
             for ds in args.datasets:
-                for seed in range(args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     run_dir = tmp_root / f"{variant}-{ds}-{seed}"
                     cfg = config_for(variant, ds, seed, args.baseline_steps, str(run_dir))
                     row, samples = run_one(cfg)
@@ -341,18 +381,18 @@ def main(argv=None) -> int:
                           f"{row['reverse_kl']}, {row['train_seconds']:.0f} s "
                           f"(cpu {row['cpu_seconds']:.0f} s, load {row['load_avg_1min']:.1f})",
                           flush=True)
-                    if seed == 0:
+                    if seed == args.first_seed:
                         means, _ = toy_mixture(ds)
-                        title = (f"{variant} on {ds}, seed 0: {row['modes']} modes, "
+                        title = (f"{variant} on {ds}, seed {seed}: {row['modes']} modes, "
                                  f"{100 * row['high_quality']:.1f}% HQ")
-                        save_scatter(out / f"toy_modes_{variant}_{ds}.png", samples, means,
-                                     title=title)
+                        plot = plot_name({"report": args.report}, variant, ds)
+                        save_scatter(out / plot, samples, means, title=title)
                     keras.backend.clear_session()
                     gc.collect()
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
-    previous = out / "toy_modes.json"
+    previous = out / f"{args.report}.json"
     if args.merge and previous.exists():
         old = json.loads(previous.read_text())
         for variant, by_ds in old["runs"].items():
@@ -366,7 +406,9 @@ def main(argv=None) -> int:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "versions": versions(),
+        "report": args.report,
         "seeds": args.seeds,
+        "first_seed": args.first_seed,
         "datasets": args.datasets,
         "num_samples": NUM_SAMPLES,
         "eval_latents": "sample_latents(2500, latent_dim, seed=1000 + seed)",
@@ -379,8 +421,9 @@ def main(argv=None) -> int:
                     for v, by_ds in runs.items()},
         "runs": runs,
     }
-    (out / "toy_modes.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    print(write_markdown(out / "toy_modes.md", report))
+    (out / f"{args.report}.json").write_text(json.dumps(report, indent=2, allow_nan=False)
+                                             + "\n")
+    print(write_markdown(out / f"{args.report}.md", report))
     return 0
 
 

@@ -80,31 +80,37 @@ def write_text_atomic(path, text: str) -> None:
 # -- config.json, data.json ----------------------------------------------------------
 
 
-def write_config(run_dir, config: dict) -> Path:
-    """Writes config.json (atomically: other workers of a multiworker run may
-    be reading it); returns its path."""
-    path = Path(run_dir) / CONFIG_FILE
-    write_text_atomic(path, json.dumps(config, indent=2) + "\n")
+def _write_json(run_dir, name: str, value: dict) -> Path:
+    # Atomic: other workers of a multiworker run may be reading it (--resume).
+    path = Path(run_dir) / name
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n")
     return path
+
+
+def _read_json(run_dir, name: str) -> dict | None:
+    path = Path(run_dir) / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_config(run_dir, config: dict) -> Path:
+    """Writes config.json, the resolved config; returns its path."""
+    return _write_json(run_dir, CONFIG_FILE, config)
 
 
 def read_config(run_dir) -> dict | None:
     """The config dict a run folder was trained with, None if it holds none."""
-    path = Path(run_dir) / CONFIG_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    return _read_json(run_dir, CONFIG_FILE)
 
 
 def write_data_info(run_dir, info: dict) -> Path:
     """Writes data.json: what the data source turned out to be (a dict, e.g.
     `dataclasses.asdict(DataInfo)`); returns its path."""
-    path = Path(run_dir) / DATA_FILE
-    write_text_atomic(path, json.dumps(info, indent=2) + "\n")
-    return path
+    return _write_json(run_dir, DATA_FILE, info)
 
 
 def read_data_info(run_dir) -> dict | None:
-    path = Path(run_dir) / DATA_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    """What the data source of a run turned out to be, None if not recorded."""
+    return _read_json(run_dir, DATA_FILE)
 
 
 # -- metrics.csv ---------------------------------------------------------------------

@@ -45,7 +45,9 @@ class Option:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not kind:
-            raise ConfigError(f"--gan {variant}: option {name} must be {kind.__name__}, got "
+            what = {int: "an integer", float: "a number", str: "a string",
+                    bool: "true or false"}.get(kind, kind.__name__)
+            raise ConfigError(f"--gan {variant}: option {name} must be {what}, got "
                               f"{value!r}")
         if not self.check(value):
             raise ConfigError(f"--gan {variant}: option {name} must be {self.rule}, got "

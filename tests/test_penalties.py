@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_gan.config import ConfigError, TrainConfig
 from keras_gan.gans import build_gan, list_gans
 from keras_gan.networks import build_mlp_generator
 from keras_gan.penalties import gradient_penalty, input_gradients, zero_centered_penalty
@@ -85,6 +86,11 @@ def test_penalties_are_off_by_default_and_refuse_bad_values():
         build_gan("nsgan", g, d, r1=-1.0)
     with pytest.raises(ValueError, match="reg_every must be >= 1"):
         build_gan("nsgan", g, d, r1=1.0, reg_every=0)
+    # The CLI's messages (TrainConfig's), as docs/robustness.md quotes them.
+    with pytest.raises(ConfigError, match=r"^r1 must be >= 0, got -1.0$"):
+        TrainConfig(r1=-1.0)
+    with pytest.raises(ConfigError, match=r"^reg_every must be >= 1, got 0$"):
+        TrainConfig(reg_every=0)
 
 
 @pytest.mark.parametrize("name", list_gans())
