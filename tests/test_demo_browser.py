@@ -1,10 +1,10 @@
-"""The demo page in a real browser: Playwright driving Debian's headless Chromium.
+"""The demo page in a real browser: Playwright driving a headless Chromium.
 
-Needs the `playwright` package (the dev extra) and a Chromium binary:
-Debian's `apt-get install chromium` (what .ci/run installs), or the path in
-KERAS_GAN_CHROMIUM. Playwright's own browser download is not used (it needs
-a host CI cannot reach). Without either the test FAILS, so CI cannot pass
-without running it; set KERAS_GAN_SKIP_BROWSER=1 to skip it on purpose.
+Needs the `playwright` package (the dev extra) and a Chromium binary, which
+`python tests/browser.py` (the README's test command runs it first) finds or
+installs: KERAS_GAN_CHROMIUM, Debian's `chromium`, or Playwright's own
+download. Without one the test FAILS, so CI cannot pass without running it;
+set KERAS_GAN_SKIP_BROWSER=1 to skip it on purpose.
 
 KERAS_GAN_SCREENSHOT=docs/demo.png writes the screenshot there (the README's
 picture); otherwise it goes to a temporary folder.
@@ -15,9 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browser import find_chromium
 from test_demo import REPO, SHIPPED, launch_demo, stop
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "/usr/lib/chromium/chromium")
 
 
 def need(what: str, how: str):
@@ -29,11 +28,10 @@ def need(what: str, how: str):
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = os.environ.get("KERAS_GAN_CHROMIUM") or next(
-        filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-    if not path or not Path(path).exists():
-        need("no Chromium found", "install it with `apt-get install chromium` (Debian) or "
-             "point KERAS_GAN_CHROMIUM at a Chromium binary")
+    path = find_chromium()
+    if not path:
+        need("no Chromium found", "run `python tests/browser.py` to install one, or point "
+             "KERAS_GAN_CHROMIUM at a Chromium binary")
     return path
 
 
