@@ -219,21 +219,39 @@ def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def onnx_cluster_draw(path, z):
+    """(cluster, images) of a clustered generator.onnx on z: `cluster` is the
+    output of its ReduceSum (how many boundaries z[:, 0] is >= to), the label
+    its network is fed."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(path))
+    (count,) = [n for n in model.graph.node if n.op_type == "ReduceSum"]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(
+        count.output[0], onnx.TensorProto.INT64, None))
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    images, cluster = session.run(["images", count.output[0]], {"z": z})
+    return cluster, images
+
+
 def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
     """The sampler nests the conditional network: the float32 rebuild before
-    export must reach the layers inside it (else the ONNX graph is fp16)."""
+    export must reach the layers inside it (else the ONNX graph is fp16). And
+    a z on a cluster boundary or one float32 ulp either side (one value in
+    float16) gets its own cluster from the saved mixed-precision samplers
+    (loaded with Keras) and from both ONNX files."""
     from export.writer import _all_layers, float32_generator
-    from keras_gan.run_folder import export_run
+    from keras_gan.run_folder import export_run, generator_file
     from keras_gan.train import train
 
     cfg = TrainConfig(clusters=5, width=4, latent_dim=8, batch_size=16, steps_per_epoch=3,
                       epochs=1, verbose=0, tensorboard=False, fd_every=0,
                       precision="mixed_float16", out=str(tmp_path / "run"))
-    sampler = train(cfg).model.sampling_generator
+    gan = train(cfg).model
+    sampler = gan.sampling_generator
     assert any(layer.compute_dtype == "float16" for layer in _all_layers(sampler))
-    # The cluster draw: operations that follow no dtype policy, on float32 z
-    # (test_sampler_draws_in_float32_under_mixed_precision).
-    assert sampler.inputs[0].dtype == "float32"
     assert all(layer.dtype_policy.name == "float32"
                for layer in _all_layers(float32_generator(sampler)))
     card = export_run(tmp_path / "run", tmp_path / "export", fp16=True)
@@ -241,3 +259,30 @@ def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
     out = OnnxGenerator(tmp_path / "export" / "generator.onnx").run(z)
     np.testing.assert_allclose(out, keras.ops.convert_to_numpy(sampler(z)), atol=2e-2)
     assert card["fp16_max_abs_error"] < 1e-2
+
+    # z's at the boundaries, and the cluster each must get: a boundary starts
+    # its cluster.
+    z = near_boundaries(gan.cluster_prior, 8)
+    expected = (z[:, :1] >= np.float32(cluster_boundaries(gan.cluster_prior))).sum(1)
+    assert len(set(expected.tolist())) == 5
+
+    def fed(network, cluster):
+        return keras.ops.convert_to_numpy(network([z[:, 1:], cluster]))
+
+    for name in ("generator.keras", "generator_ema.keras"):
+        saved = keras.saving.load_model(tmp_path / "run" / name, safe_mode=True)
+        (network,) = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
+        assert any(layer.compute_dtype == "float16" for layer in network.layers), name
+        drawn = keras.ops.convert_to_numpy(saved(z))
+        np.testing.assert_array_equal(drawn, fed(network, expected), err_msg=name)
+        # Each row tells the neighbouring cluster apart: the check can fail.
+        other = fed(network, (expected + 1) % 5)
+        assert (np.abs(drawn - other).reshape(len(z), -1).max(1) > 0).all(), name
+    # The exported generator (generator_file: the EMA one), in float32.
+    saved = keras.saving.load_model(generator_file(tmp_path / "run"), safe_mode=True)
+    (network,) = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
+    reference = fed(float32_generator(network), expected)
+    for name, atol in (("generator.onnx", 1e-5), ("generator_fp16.onnx", 1e-2)):
+        cluster, images = onnx_cluster_draw(tmp_path / "export" / name, z)
+        np.testing.assert_array_equal(cluster, expected, err_msg=name)
+        np.testing.assert_allclose(images, reference, atol=atol, err_msg=name)

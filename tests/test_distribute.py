@@ -128,6 +128,18 @@ def test_mirrored_over_two_cpus_takes_the_one_device_step():
     assert report["train_replicas"] == 2 and report["train_step"] == 2
     assert {"checkpoints", "config.json", "metrics.csv", "gan.keras"} <= set(
         report["train_files"])
+    # Mixed precision under the strategy: a conditional image model and
+    # PacGAN train over both replicas, finite, in the policy's dtypes, and
+    # loss-scaled under float16 only.
+    for key, run in report["precision"].items():
+        precision, _ = key.split("/")
+        half = "float16" if precision == "mixed_float16" else "bfloat16"
+        assert run["replicas"] == 2 and run["step"] == 2, (key, run)
+        assert run["finite"] and run["moved"] > 1e-4, (key, run)
+        assert run["compute_dtypes"] == sorted({half, "float32"}), (key, run)
+        assert run["loss_scaled"] == (precision == "mixed_float16"), (key, run)
+    assert sorted(report["precision"]) == ["mixed_bfloat16/cgan", "mixed_bfloat16/pacgan",
+                                           "mixed_float16/cgan", "mixed_float16/pacgan"]
 
 
 def _free_ports(n):

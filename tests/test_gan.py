@@ -160,20 +160,72 @@ def test_mixed_float16_scales_both_losses():
         assert scale > 1 and math.log2(scale).is_integer()  # a power-of-two loss scale
 
 
+def hidden_outputs(model, x):
+    """The outputs of every layer of `model` between its input and output
+    layers, on `x`: what each really computes in."""
+    hidden = [layer for layer in model.layers[:-1]
+              if not isinstance(layer, keras.layers.InputLayer)]
+    assert hidden
+    return keras.Model(model.inputs, [layer.output for layer in hidden])(x)
+
+
 def test_mixed_bfloat16_trains_without_loss_scaling():
+    """Under mixed_bfloat16 the hidden layers compute in bfloat16 on float32
+    variables, the generator's images and the discriminator's logits stay
+    float32 (networks.py's contract), no optimizer scales its loss, and a
+    fit updates both networks."""
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     gan = tiny_image_gan()
-    assert not isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        assert not isinstance(opt, keras.optimizers.LossScaleOptimizer)
+    nets = (gan.generator, gan.discriminator)
+    for net in nets:
+        assert net.weights and all(v.dtype == "float32" for v in net.weights)
+    z = np.random.default_rng(1).normal(size=(2, 8)).astype("float32")
+    assert all(t.dtype == "bfloat16" for t in hidden_outputs(gan.generator, z))
+    images = gan.generator(z)
+    assert images.dtype == "float32"
+    assert all(t.dtype == "bfloat16" for t in hidden_outputs(gan.discriminator, images))
+    assert gan.discriminator(images).dtype == "float32"
+    before = [[v.numpy().copy() for v in net.trainable_variables] for net in nets]
     history = gan.fit(images_ds(), epochs=1, verbose=0).history
     assert all(np.isfinite(v).all() for v in history.values())
+    assert iterations(gan.g_optimizer) == iterations(gan.d_optimizer) == 2
+    for net, start in zip(nets, before, strict=True):
+        assert all(v.dtype == "float32" for v in net.weights)
+        assert all(not np.array_equal(a, v.numpy())  # every variable was updated
+                   for a, v in zip(start, net.trainable_variables, strict=True)), net.name
 
 
-def test_xla_flag_passes_through():
+def test_xla_compiles_the_train_step():
+    """jit_compile=True reaches fit's step function: XLA compiles it. Proof
+    by an op XLA has no kernel for (a numpy_function) in the step: XLA
+    refuses to compile it, and the same step without jit_compile runs. A
+    flag set on the model but dropped on the way to tf.function would let
+    the probe run."""
+
+    def probed_gan(jit_compile):
+        gan = tiny_points_gan()
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=jit_compile)
+        step = gan.train_step
+
+        def train_step(data):
+            tf.numpy_function(lambda: np.float32(0), [], tf.float32)  # not XLA-compilable
+            return step(data)
+
+        gan.train_step = train_step  # fit builds its step function from this
+        return gan
+
     gan = tiny_points_gan()
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=True)
     assert gan.jit_compile is True
     history = gan.fit(points_ds(n=64), epochs=1, verbose=0).history
-    assert np.isfinite(history["d_loss"]).all()
+    assert np.isfinite(history["d_loss"]).all() and iterations(gan.g_optimizer) == 2
+    assert np.isfinite(probed_gan(False).fit(points_ds(n=64), epochs=1, verbose=0)
+                       .history["d_loss"]).all()
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"compile graph \S*one_step_on_data\S* on XLA_\w+_JIT: PyFunc"):
+        probed_gan(True).fit(points_ds(n=64), epochs=1, verbose=0)
 
 
 def test_call_samples_from_the_generator():

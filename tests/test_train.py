@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,13 +94,23 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
 
 
+def optimizer_state(model):
+    return [v.numpy().copy() for v in model.d_optimizer.variables
+            + model.g_optimizer.variables]
+
+
+def network_weights(model):
+    return [v.numpy().copy() for v in model.generator.weights + model.discriminator.weights]
+
+
 class Probe(keras.callbacks.Callback):
-    """Copies the optimizer state as training (re)starts."""
+    """Copies the optimizer state and the networks' weights as training
+    (re)starts."""
 
     def on_train_begin(self, logs=None):
         if not hasattr(self, "state"):
-            self.state = [v.numpy().copy() for v in self.model.d_optimizer.variables
-                          + self.model.g_optimizer.variables]
+            self.state = optimizer_state(self.model)
+            self.weights = network_weights(self.model)
 
 
 def test_kill_9_mid_epoch_then_resume_restores_optimizer_state(tmp_path):
@@ -123,21 +134,32 @@ def test_kill_9_mid_epoch_then_resume_restores_optimizer_state(tmp_path):
         proc.wait()
     killed_at = read_checkpoint_step(ckpt)
     assert 60 <= killed_at < 800  # mid-training, not at the end
+    # The committed checkpoint the resume must start from; the resumed run
+    # deletes it once it commits a newer one, so keep a copy.
+    on_disk = tmp_path / "killed_at.weights.h5"
+    shutil.copyfile(ckpt / weights_name(killed_at), on_disk)
 
     probe = Probe()
     result = train(cfg.replace(resume=True), callbacks=[probe])
     assert result.step == 800  # the step count went on from the checkpoint
 
+    # What the resumed run started from is exactly what was on disk when it
+    # was killed: that checkpoint loaded into a fresh model.
+    saved = build_model(cfg, (2,))
+    assert int(saved.optimizer.iterations) == 0
+    saved.load_weights(on_disk)
+    expected = optimizer_state(saved)
+    iterations = [s for s in expected if s.shape == ()]
+    assert killed_at in {int(s) for s in iterations}
+    moments = [s for s in expected if s.ndim > 0]
+    assert moments and all(np.abs(m).sum() > 0 for m in moments)  # not a fresh optimizer
+    assert len(probe.state) == len(expected)
+    for got, want in zip(probe.state, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(probe.weights, network_weights(saved), strict=True):
+        np.testing.assert_array_equal(got, want)
     fresh = build_model(cfg, (2,))
     fresh.load_weights(ckpt / weights_name(800))  # the final checkpoint, step 800
-    first = build_model(cfg, (2,))
-    assert int(first.optimizer.iterations) == 0
-    # What the resumed run started from is what was on disk when it was killed:
-    # counters at the killed step, Adam moments non-zero.
-    iterations = [s for s in probe.state if s.shape == ()]
-    assert killed_at in {int(s) for s in iterations}
-    moments = [s for s in probe.state if s.ndim > 0]
-    assert moments and all(np.abs(m).sum() > 0 for m in moments)
     assert int(fresh.optimizer.iterations) == 800
     steps = [int(r.split(",")[1]) for r in
              (Path(cfg.out) / "metrics.csv").read_text().splitlines()[1:]]
