@@ -16,9 +16,10 @@ import argparse
 import functools
 import os
 import signal
+import socket
 import sys
 
-from demo.models import DEFAULT_MODELS, DemoError, Model, card_markdown
+from demo.models import DEFAULT_MODELS, DemoError, Model, card_markdown, one_line
 from demo.service import ALL_CLASSES, MAX_SEED, MAX_TRUNCATION, METHODS, Limits, Service
 
 DEFAULT_IMAGES, DEFAULT_POINTS, DEFAULT_STEPS = 16, 512, 10
@@ -185,27 +186,47 @@ def start(service: Service, host: str = "127.0.0.1", port: int = 7860,
     app.launch(server_name=host, server_port=port)
 
 
+def check_address(host: str, port: int) -> None:
+    """Binds (host, port) and lets go, so that a port in use or a bad --host is
+    told in the system's words ("Address already in use", "Name or service not
+    known") before the page is built; gradio would report either as "Cannot
+    find empty port", and uvicorn log a line of its own. Raises OSError."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                         type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        s.bind(address)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Runs the demo until interrupted; 2 with a message if it cannot start."""
     try:
         limits = Limits(args.max_images, args.max_points, args.max_steps)
         service = Service.from_folder(args.models, limits)
     except DemoError as e:
-        print(f"keras-gan demo: error: {e}", file=sys.stderr)
+        print(f"keras-gan demo: error: {one_line(e)}", file=sys.stderr)
         return 2
     for note in service.skipped:
         print(f"keras-gan demo: skipping {note}", file=sys.stderr)
+    try:
+        check_address(args.host, args.port)
+    except OSError as e:  # a port in use, a --host that is no address of this machine
+        return _cannot_serve(args, e.strerror or e)
     print(f"Serving {', '.join(service.names)} from {args.models}", flush=True)
     # SIGTERM (`kill`, a service manager) stops it like Ctrl+C: gradio closes
     # and the outputs folder is removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         start(service, args.host, args.port, args.concurrency)
-    except OSError as e:  # gradio's "Cannot find empty port", a bad --host
-        print(f"keras-gan demo: error: cannot serve on {args.host}:{args.port}: {e}",
-              file=sys.stderr)
-        return 2
+    except OSError as e:  # gradio's "Cannot find empty port": taken since the check
+        return _cannot_serve(args, e)
     return 0
+
+
+def _cannot_serve(args: argparse.Namespace, reason) -> int:
+    print(f"keras-gan demo: error: cannot serve on {args.host}:{args.port}: "
+          f"{one_line(reason)}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

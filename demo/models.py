@@ -72,18 +72,23 @@ def load_models(folder, max_batch: int) -> tuple[dict[str, Model], list[str]]:
             generator = OnnxGenerator(sub / GENERATOR_FILE, max_images=max_batch)
             card = _read_card(sub)
         except (GeneratorError, DemoError) as e:
-            skipped.append(f"{sub.name}: {e}")
+            skipped.append(f"{sub.name}: {one_line(e)}")
             continue
         # The runtime's metadata (the card's copy inside the ONNX file) fills in
         # a missing model.json, so a bare generator.onnx still gets a panel.
         card = {**generator.metadata, "name": sub.name, **card}
         models[sub.name] = Model(sub.name, sub, generator, card)
-    if not models:
-        problems = "".join(f"\n  {s}" for s in skipped)
+    if not models:  # one line: the skipped folders' reasons after a semicolon each
+        problems = "".join(f"; skipped {s}" for s in skipped)
         raise DemoError(f"no loadable {GENERATOR_FILE} in the sub-folders of {folder}: "
                         f"export one with `keras-gan export RUN --out {folder}/NAME`"
                         f"{problems}")
     return models, skipped
+
+
+def one_line(error) -> str:
+    """An error's message on one line (onnxruntime's may span lines)."""
+    return " ".join(part.strip() for part in str(error).splitlines() if part.strip())
 
 
 def _read_card(folder: Path) -> dict:

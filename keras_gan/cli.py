@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from keras_gan.config import TrainConfig, default_run_dir, read_yaml
+from keras_gan.config import SOURCES_HELP, TrainConfig, default_run_dir, read_yaml
 from keras_gan.errors import UserError
 
 
@@ -97,6 +97,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    # The list of --dataset sources, laid out as written (a bad source's error
+    # line points here).
+    parser.epilog = SOURCES_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", metavar="FILE.yaml",
                         help="YAML file of option: value defaults (flags override it)")
     parser.add_argument("--dry-run", action="store_true",
@@ -114,7 +118,8 @@ def _train(args: argparse.Namespace) -> int:
             variant = get_gan(name)
             print(f"{name:10s} loss={variant.loss or '-':15s} {variant.description}")
             for key, opt in variant.options.items():
-                print(f"{'':12s}--gan-option {key}={opt.default}: {opt.help}")
+                default = "null" if opt.default is None else opt.default
+                print(f"{'':12s}--gan-option {key}={default}: {opt.help}")
             if variant.recipe:
                 print(f"{'':12s}recipe: " + ", ".join(f"{k}={v}" for k, v in
                                                       variant.recipe.items()))
@@ -247,12 +252,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(error: BaseException) -> str:
+    """The error's message on one line. Ours are one line already; this keeps
+    the promise for text quoted from other libraries (Keras, h5py, onnxruntime),
+    whose messages may span lines."""
+    return " ".join(part.strip() for part in str(error).splitlines() if part.strip())
+
+
+def _start_tensorflow_quietly() -> None:
+    """Imports TensorFlow and finds its devices with file descriptor 2 pointed
+    at a temporary file, shown only if that fails. TensorFlow 2.21 logs its
+    start-up (oneDNN, "Could not find cuda drivers", a cuInit "error") through
+    absl before any log level applies, so TF_CPP_MIN_LOG_LEVEL=3 no longer
+    quiets it, and a user error would not be the one line on stderr."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Quiet TensorFlow's C++ start-up chatter (on a CPU machine it logs a CUDA
     # "error"); set TF_CPP_MIN_LOG_LEVEL=0 to see it. Python errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "demo" and os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1"):
+        _start_tensorflow_quietly()  # the demo never imports TensorFlow
     # The export layer's errors are user errors too (ValueErrors: export/ does
     # not import keras_gan). Both modules are light: numpy, no TensorFlow.
     from export.runtime import GeneratorError
@@ -261,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (UserError, ExportError, GeneratorError) as e:
-        print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
+        print(f"keras-gan {args.command}: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted; continue with --resume", file=sys.stderr)

@@ -26,6 +26,21 @@ AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tri
 STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute (keras_gan/distribute.py)
 
 
+# The data sources `dataset` takes: the epilog of `keras-gan train --help`
+# (keras_gan/data.py, which reads them, re-exports it).
+SOURCES_HELP = """\
+Data sources:
+  mnist-sample       the embedded 10,000 real MNIST digits (28x28 grey, labelled)
+  tfds:NAME[:SPLIT]  a TensorFlow Datasets image data set, e.g. tfds:mnist,
+                     tfds:cifar10:test (SPLIT defaults to train)
+  folder:PATH        a folder, searched recursively, of .png/.jpg/.jpeg/.bmp/.gif/.webp
+                     images (unlabelled)
+  npz:PATH           a .npz file with array x of shape (N, H, W), (N, H, W, C) with
+                     C in {1, 3}, or (N, D) points, and optional int labels y (N,)
+  ring               2D toy data: 8 Gaussians on the unit circle (std 0.01)
+  grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)"""
+
+
 class ConfigError(UserError, ValueError):
     """A configuration value or file is wrong; the message says which and why."""
 

@@ -13,23 +13,17 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.config import SOURCES_HELP  # noqa: F401  (re-exported)
 from keras_gan.errors import UserError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SHUFFLE_BUFFER = 10_000
 _MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
 
-SOURCES_HELP = """\
-Data sources:
-  mnist-sample       the embedded 10,000 real MNIST digits (28x28 grey, labelled)
-  tfds:NAME[:SPLIT]  a TensorFlow Datasets image data set, e.g. tfds:mnist,
-                     tfds:cifar10:test (SPLIT defaults to train)
-  folder:PATH        a folder, searched recursively, of .png/.jpg/.jpeg/.bmp/.gif/.webp
-                     images (unlabelled)
-  npz:PATH           a .npz file with array x of shape (N, H, W), (N, H, W, C) with
-                     C in {1, 3}, or (N, D) points, and optional int labels y (N,)
-  ring               2D toy data: 8 Gaussians on the unit circle (std 0.01)
-  grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)"""
+# How a bad source's one-line message ends. The list itself, SOURCES_HELP, is
+# the epilog of `keras-gan train --help`; it lives in keras_gan/config.py,
+# which imports nothing heavy, so that --help does not load TensorFlow.
+SOURCES_POINTER = "see `keras-gan train --help` for the sources"
 
 
 class DataError(UserError, ValueError):
@@ -125,7 +119,7 @@ def load_dataset(
         return _from_arrays(source, _read_folder(Path(rest).expanduser(), image_size), None, None)
     if rest and prefix == "npz":
         return _from_arrays(source, *_read_npz(Path(rest).expanduser()), image_size)
-    raise DataError(f"Unknown data source {source!r}.\n{SOURCES_HELP}")
+    raise DataError(f"Unknown data source {source!r}; {SOURCES_POINTER}.")
 
 
 def make_dataset(
@@ -384,7 +378,8 @@ def _load_tfds(source, spec, image_size):
     try:
         ds, info = tfds.load(name, split=split, shuffle_files=False, with_info=True)
     except tfds.core.DatasetNotFoundError as e:
-        raise DataError(f"Unknown TFDS data set {name!r}.\n{SOURCES_HELP}") from e
+        raise DataError(f"Unknown TFDS data set {name!r} (the names are at "
+                        f"https://www.tensorflow.org/datasets/catalog); {SOURCES_POINTER}.") from e
     except Exception as e:  # Download, preparation or split errors: say which.
         msg = f"Could not load TFDS data set {name!r} split {split!r}: {e}"
         raise DataError(msg) from e

@@ -211,11 +211,14 @@ def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
     # --resume refits the same clusters, so the prior (part of the model) matches.
     resumed = train(cfg.replace(resume=True, epochs=2))
     assert resumed.step == 20 and resumed.model.cluster_prior == gan.cluster_prior
-    with pytest.raises(ConfigError, match="latent_dim must be >= 2"):
+    with pytest.raises(ConfigError) as e:
         train(cfg.replace(latent_dim=1, out=str(tmp_path / "bad")))
-    with pytest.raises(ConfigError, match="--clusters 20000: 20000 clusters need at least "
-                                          "20000 examples"):
+    assert str(e.value) == ("--gan clustered spends z's first coordinate on the cluster: "
+                            "latent_dim must be >= 2, got 1")
+    with pytest.raises(ConfigError) as e:
         train(cfg.replace(dataset="mnist-sample", clusters=20_000, out=str(tmp_path / "bad")))
+    assert str(e.value) == ("--clusters 20000: 20000 clusters need at least 20000 examples, the "
+                            "data has 10000 (mnist-sample)")
     assert not (tmp_path / "bad").exists()
 
 

@@ -1,6 +1,7 @@
 """keras_gan/config.py: the frozen TrainConfig, YAML, validation."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -27,16 +28,16 @@ def test_default_run_dir_and_replace():
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"batch_size": 0}, "batch_size must be >= 1"),
-    ({"d_steps": -1}, "d_steps"),
-    ({"d_lr": 0.0}, "d_lr must be > 0"),
-    ({"precision": "fp8"}, "precision must be one of"),
-    ({"image_size": 0}, "image_size"),
-    ({"optimizer": "lion"}, "optimizer must be one of"),
+@pytest.mark.parametrize("bad, message", [
+    ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
+    ({"d_steps": -1}, "d_steps must be >= 1, got -1"),
+    ({"d_lr": 0.0}, "d_lr must be > 0, got 0.0"),
+    ({"precision": "fp8"}, "precision must be one of "),
+    ({"image_size": 0}, "image_size must be >= 1 (or unset), got 0"),
+    ({"optimizer": "lion"}, "optimizer must be one of "),
 ])
-def test_bad_values_name_the_field(bad, match):
-    with pytest.raises(ConfigError, match=match):
+def test_bad_values_name_the_field(bad, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         TrainConfig(**bad)
 
 
@@ -46,13 +47,17 @@ def test_yaml_accepts_both_spellings_and_rejects_unknown(tmp_path):
     cfg = TrainConfig.from_yaml(path, epochs=3)
     assert (cfg.batch_size, cfg.d_steps, cfg.gan, cfg.epochs) == (32, 2, "lsgan", 3)
     path.write_text("batch_sise: 32\n")
-    with pytest.raises(ConfigError, match="unknown option.*batch_sise"):
+    with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(path)
+    assert str(e.value).startswith(f"{tmp_path}/c.yaml: unknown option(s) batch_sise; known "
+                                   "options are: anneal_steps, arch, ")
     path.write_text("- a list\n")
-    with pytest.raises(ConfigError, match="mapping"):
+    with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(path)
+    assert str(e.value) == f"{tmp_path}/c.yaml must hold a mapping of option: value, got list"
     path.write_text("a: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         TrainConfig.from_yaml(path)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(tmp_path / "missing.yaml")
+    assert str(e.value) == f"config file not found: {tmp_path}/missing.yaml"

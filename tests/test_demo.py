@@ -85,17 +85,36 @@ def toy(service):
 # -- models and cards ---------------------------------------------------------------
 
 
-def test_load_models_serves_generators_and_notes_broken_ones(service):
+def test_load_models_serves_generators_and_notes_broken_ones(service, models_dir, monkeypatch,
+                                                            capfd):
     assert service.names == ["cond", "mnist", "toy"]  # not classifier/ nor broken/
     assert len(service.skipped) == 1 and service.skipped[0].startswith("broken: ")
     assert "not a loadable ONNX model" in service.skipped[0]
+    # The command says so, one line per folder it skips, and serves the rest.
+    import demo.app
+    from keras_gan.cli import build_parser
+
+    served = []
+    monkeypatch.setattr(demo.app, "start", lambda service, *args: served.append(service.names))
+    monkeypatch.setattr(demo.app.signal, "signal", lambda *args: None)
+    args = build_parser().parse_args(["demo", "--models", str(models_dir),
+                                      "--port", str(free_port())])
+    assert demo.app.serve(args) == 0 and served == [["cond", "mnist", "toy"]]
+    out, err = capfd.readouterr()
+    assert err.startswith(f"keras-gan demo: skipping broken: {models_dir}/broken/generator.onnx "
+                          "is not a loadable ONNX model: ")
+    assert err.count("\n") == 1 and out == f"Serving cond, mnist, toy from {models_dir}\n"
 
 
 def test_load_models_refuses_an_empty_or_missing_folder(tmp_path):
-    with pytest.raises(DemoError, match="no models folder"):
+    with pytest.raises(DemoError) as e:
         load_models(tmp_path / "missing", max_batch=8)
-    with pytest.raises(DemoError, match="no loadable generator.onnx.*keras-gan export"):
+    assert str(e.value) == (f"no models folder at {tmp_path}/missing: pass --models DIR, a "
+                            "folder of `keras-gan export` outputs")
+    with pytest.raises(DemoError) as e:
         load_models(tmp_path, max_batch=8)
+    assert str(e.value) == (f"no loadable generator.onnx in the sub-folders of {tmp_path}: "
+                            f"export one with `keras-gan export RUN --out {tmp_path}/NAME`")
 
 
 def test_default_models_folder_is_the_repositorys():
@@ -133,26 +152,30 @@ def test_check_seed_accepts_whole_numbers(seed):
 
 @pytest.mark.parametrize("seed, message", [
     (-1, "seed must be between 0 and 4294967295, got -1"),
-    (MAX_SEED + 1, "between 0 and"),
+    (MAX_SEED + 1, "seed must be between 0 and 4294967295, got 4294967296"),
     (1.5, "seed must be a whole number, got 1.5"),
-    (float("nan"), "whole number"),
-    (float("inf"), "whole number"),
-    (True, "whole number"),
-    ("3", "whole number"),
-    (None, "seed is empty"),
+    (float("nan"), "seed must be a whole number, got nan"),
+    (float("inf"), "seed must be a whole number, got inf"),
+    (True, "seed must be a whole number, got True"),
+    ("3", "seed must be a whole number, got '3'"),
+    (None, "seed is empty: enter a whole number from 0 to 4294967295"),
 ])
 def test_check_seed_refuses(seed, message):
-    with pytest.raises(DemoError, match=message):
+    with pytest.raises(DemoError) as e:
         check_seed(seed)
+    assert str(e.value) == message
 
 
 def test_check_truncation():
     assert check_truncation(0) is None and check_truncation(None) is None
     assert check_truncation(0.5) == 0.5 and check_truncation(4) == 4.0
-    for bad in (0.05, -1, 4.5, float("nan")):
-        with pytest.raises(DemoError, match=r"truncation must be 0 \(off\) or between 0.1 "
-                                            r"and 4"):
+    for bad, shown in ((0.05, "0.05"), (-1, "-1"), (4.5, "4.5"), (float("nan"), "nan")):
+        with pytest.raises(DemoError) as e:
             check_truncation(bad)
+        assert str(e.value) == f"truncation must be 0 (off) or between 0.1 and 4, got {shown}"
+    with pytest.raises(DemoError) as e:
+        check_truncation(4.5)
+    assert str(e.value) == "truncation must be 0 (off) or between 0.1 and 4, got 4.5"
 
 
 def test_check_class(mnist, cond):
@@ -161,11 +184,18 @@ def test_check_class(mnist, cond):
     assert check_class(cond, "3", allow_all=True) == 3
     assert check_class(cond, 4, allow_all=False) == 4
     assert check_class(cond, None, allow_all=False) == 0
-    for bad in ("10", -1, "cat", 2.5):
-        with pytest.raises(DemoError, match="class must be one of 0, 1"):
+    for bad, shown in (("10", "10"), (-1, "-1"), ("cat", "'cat'"), (2.5, "2.5")):
+        with pytest.raises(DemoError) as e:
             check_class(cond, bad, allow_all=True)
-    with pytest.raises(DemoError, match="not 'all'"):
+        assert str(e.value) == ("class must be one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (or an index "
+                                f"0 to 9) for cond, got {shown}")
+    with pytest.raises(DemoError) as e:  # an index as text is read as the index
+        check_class(cond, "10", allow_all=True)
+    assert str(e.value) == ("class must be one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (or an index 0 "
+                            "to 9) for cond, got 10")
+    with pytest.raises(DemoError) as e:
         check_class(cond, "all", allow_all=False)
+    assert str(e.value) == "interpolation needs one class for each end, not 'all'"
 
 
 # -- sampling -----------------------------------------------------------------------
@@ -212,8 +242,9 @@ def test_points_sample_is_a_scatter_plot(toy):
     assert plot.shape == (480, 480, 3) and plot.dtype == np.uint8
     np.testing.assert_array_equal(plot, sample(toy, 1000, seed=0))
     assert not np.array_equal(plot, sample(toy, 1000, seed=1))
-    with pytest.raises(DemoError, match="number of samples must be between 1 and 1024"):
+    with pytest.raises(DemoError) as e:
         sample(toy, 1025, seed=0)
+    assert str(e.value) == "the number of samples must be between 1 and 1024, got 1025"
 
 
 # -- interpolation ------------------------------------------------------------------
@@ -232,15 +263,16 @@ def test_interpolation_strip_and_frames(mnist):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=33), "steps must be between 2 and 32, got 33"),
-    (dict(steps=1), "steps must be between 2 and 32"),
-    (dict(method="cubic"), "method must be 'slerp' or 'lerp'"),
-    (dict(seed_a=-3), "seed A must be between 0"),
-    (dict(seed_b=0.5), "seed B must be a whole number"),
+    (dict(steps=1), "steps must be between 2 and 32, got 1"),
+    (dict(method="cubic"), "method must be 'slerp' or 'lerp', got 'cubic'"),
+    (dict(seed_a=-3), "seed A must be between 0 and 4294967295, got -3"),
+    (dict(seed_b=0.5), "seed B must be a whole number, got 0.5"),
 ])
 def test_interpolation_refuses(mnist, kwargs, message):
     args = dict(seed_a=0, seed_b=1, steps=4, method="slerp") | kwargs
-    with pytest.raises(DemoError, match=message):
+    with pytest.raises(DemoError) as e:
         interpolation(mnist, **args)
+    assert str(e.value) == message
 
 
 def test_conditional_interpolation_switches_class_halfway(cond):
@@ -334,9 +366,23 @@ def test_cli_defaults_and_a_bad_models_folder(tmp_path, capsys):
     assert (args.models, args.host, args.port) == (str(DEFAULT_MODELS), "127.0.0.1", 7860)
     assert (args.max_images, args.max_steps, args.concurrency) == (64, 32, 2)
     assert main(["demo", "--models", str(tmp_path / "missing")]) == 2
-    assert "keras-gan demo: error: no models folder at" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["demo", "--max-images", "0"])
+    assert capsys.readouterr().err == (f"keras-gan demo: error: no models folder at "
+                                       f"{tmp_path}/missing: pass --models DIR, a folder of "
+                                       "`keras-gan export` outputs\n")
+    (tmp_path / "broken").mkdir()  # nothing loadable: one line, with the reason
+    (tmp_path / "broken" / "generator.onnx").write_bytes(b"not onnx")
+    assert main(["demo", "--models", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"keras-gan demo: error: no loadable generator.onnx in the "
+                          f"sub-folders of {tmp_path}: export one with `keras-gan export RUN "
+                          f"--out {tmp_path}/NAME`; skipped broken: {tmp_path}/broken/"
+                          "generator.onnx is not a loadable ONNX model: ")
+    assert err.count("\n") == 1
+    with pytest.raises(SystemExit):  # argparse: its usage block, then the one error line
+        main(["demo", "--max-images", "0"])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("usage: keras-gan demo ")
+    assert lines[-1] == "keras-gan demo: error: argument --max-images: must be at least 1, got 0"
 
 
 # -- the page's API, on a live server ------------------------------------------------

@@ -116,23 +116,36 @@ def test_export_from_a_run_folder_and_a_whole_gan(tmp_path):
 
 
 def test_bad_sources_and_targets(tmp_path, exported):
-    with pytest.raises(ExportError, match="no model at"):
-        export_run(tmp_path / "missing", tmp_path / "o1")
+    def message(source, out):
+        with pytest.raises(ExportError) as e:
+            export_run(source, out)
+        return str(e.value)
+
+    assert message(tmp_path / "missing", tmp_path / "o1") == (
+        f"no model at {tmp_path}/missing: give a run folder, a .keras file or an exported "
+        "model folder")
     (tmp_path / "empty_run").mkdir()
-    with pytest.raises(ExportError, match="holds no generator.keras"):
-        export_run(tmp_path / "empty_run", tmp_path / "o2")
+    assert message(tmp_path / "empty_run", tmp_path / "o2") == (
+        f"{tmp_path}/empty_run holds no generator.keras: is it a finished keras-gan run or "
+        "export?")
     bad = tmp_path / "corrupt.keras"
     bad.write_bytes(b"not a zip file")
-    with pytest.raises(ExportError, match="cannot load"):
-        export_run(bad, tmp_path / "o3")
+    assert message(bad, tmp_path / "o3") == (
+        f"cannot load {tmp_path}/corrupt.keras: it is not a zip archive, so not a .keras file "
+        "(corrupt, or another format renamed)")
     from keras_gan.networks import build_networks
 
     _, disc = build_networks("mlp", 4, (2,), 8)
     disc.save(tmp_path / "disc.keras")
-    with pytest.raises(ExportError, match="not a keras-gan generator"):
-        export_run(tmp_path / "disc.keras", tmp_path / "o4")
-    with pytest.raises(ExportError, match="not empty; pass --overwrite"):
-        export_run(exported("mlp") / "generator.keras", exported("mlp"))
+    assert message(tmp_path / "disc.keras", tmp_path / "o4") == (
+        f"{tmp_path}/disc.keras is not a keras-gan generator: inputs ['images'], expected z "
+        "(and labels)")
+    assert message(exported("mlp") / "generator.keras", exported("mlp")) == (
+        f"{exported('mlp')} is not empty; pass --overwrite to replace it")
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "notes.txt").write_text("not an export")
+    assert message(exported("mlp") / "generator.keras", tmp_path / "mixed") == (
+        f"{tmp_path}/mixed is not empty; pass --overwrite to replace it")
 
 
 def test_cli_export(tmp_path, capsys, exported):
@@ -141,7 +154,9 @@ def test_cli_export(tmp_path, capsys, exported):
     assert "Exported demo" in capsys.readouterr().out
     assert json.loads((tmp_path / "m" / "model.json").read_text())["name"] == "demo"
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
-    assert "no model at" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"keras-gan export: error: no model at {tmp_path}/nope: "
+                                       "give a run folder, a .keras file or an exported model "
+                                       "folder\n")
 
 
 # -- discrete decisions in float16 ----------------------------------------------------

@@ -195,7 +195,7 @@ def test_kill_9_at_random_points_then_resume(tmp_path):
         if mode == "stall-commit":  # killed between the weights' rename and the commit
             orphans = [n for n in names if n.startswith("ckpt-") and n != state["weights"]]
             assert len(orphans) == 1 and orphans[0] > state["weights"], where
-            assert f"{STATE_FILE}.tmp" in names, where
+            assert "state.json.tmp" in names, where  # the half-written commit
         committed = check_restores(cfg, ckpt, log)  # never the temporary/uncommitted files
 
     assert len(kills) == 3
@@ -235,8 +235,8 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
     cfg = small_cfg(tmp_path)
     assert main(["train", *flags(cfg)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("keras-gan train: error: non-finite loss at step 13 ")
-    assert "the last good checkpoint is kept" in err and "Traceback" not in err
+    assert err == ("keras-gan train: error: non-finite loss at step 13 ({'d_loss': nan}); "
+                   "training stopped, the last good checkpoint is kept\n")
     ckpt = tmp_path / "run" / "checkpoints"
     assert read_checkpoint_step(ckpt) == 10  # saved before the NaN, not after
     model = build_model(cfg, (2,))
@@ -257,6 +257,7 @@ def test_mixed_float16_overflow_skips_and_counts_the_updates(tmp_path, capsys):
 
     result = train(small_cfg(tmp_path, precision="mixed_float16"), callbacks=[Overflow()])
     assert result.step == 20  # applied updates: extra fit batches made up the skipped ones
+    assert isinstance(result.model.g_optimizer, keras.optimizers.LossScaleOptimizer)
     out = capsys.readouterr().out
     assert "mixed_float16 loss scaling skipped updates with non-finite gradients" in out
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
@@ -299,8 +300,8 @@ def test_disk_full_during_a_checkpoint_keeps_the_last_one(tmp_path, monkeypatch,
     assert main(["train", *flags(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"keras-gan train: error: cannot write the checkpoint of step 10 to "
-                   f"{tmp_path / 'run' / 'checkpoints'}: No space left on device; the last "
-                   "complete checkpoint (step 5) is kept")
+                   f"{tmp_path}/run/checkpoints: No space left on device; the last complete "
+                   "checkpoint (step 5) is kept")
     ckpt = tmp_path / "run" / "checkpoints"
     assert set(os.listdir(ckpt)) == {STATE_FILE, weights_name(5)}  # no half file left
     monkeypatch.undo()
@@ -318,10 +319,11 @@ def test_disk_full_writing_the_final_models_leaves_no_half_file(tmp_path, monkey
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(keras.Model, "save", save)
-    with pytest.raises(TrainError, match=r"disk full writing .*generator-tmp\.keras: No space "
-                                         r"left on device; the last complete checkpoint is "
-                                         r"kept: free space, then --resume"):
+    with pytest.raises(TrainError) as e:
         train(small_cfg(tmp_path, epochs=1))
+    assert str(e.value) == (f"disk full writing {tmp_path}/run/generator-tmp.keras: No space "
+                            "left on device; the last complete checkpoint is kept: free space, "
+                            "then --resume")
     monkeypatch.setattr(keras.Model, "save", real_save)
     run = tmp_path / "run"
     assert not list(run.glob("*.keras"))  # neither the real name nor the temporary one
@@ -330,8 +332,10 @@ def test_disk_full_writing_the_final_models_leaves_no_half_file(tmp_path, monkey
 
 def test_disk_full_or_unwritable_run_folder_fails_before_training(tmp_path, monkeypatch):
     # /proc refuses new entries even to root: "No such file or directory".
-    with pytest.raises(TrainError, match="cannot write to run folder /proc/keras-gan-run: "):
+    with pytest.raises(TrainError) as e:
         train(small_cfg(tmp_path).replace(out="/proc/keras-gan-run"))
+    assert str(e.value) == ("cannot write to run folder /proc/keras-gan-run: No such file or "
+                            "directory")
     real_write = Path.write_text
 
     def full(self, *args, **kwargs):
@@ -340,9 +344,9 @@ def test_disk_full_or_unwritable_run_folder_fails_before_training(tmp_path, monk
         return real_write(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "write_text", full)
-    with pytest.raises(TrainError, match="cannot write to run folder .*: No space left on "
-                                         "device"):
+    with pytest.raises(TrainError) as e:
         train(small_cfg(tmp_path))
+    assert str(e.value) == f"cannot write to run folder {tmp_path}/run: No space left on device"
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
@@ -375,10 +379,17 @@ def test_corrupt_checkpoint_state_and_weights_are_refused_on_resume(tmp_path):
     train(cfg)
     ckpt = tmp_path / "run" / "checkpoints"
     (ckpt / weights_name(10)).write_bytes(b"not hdf5")
-    with pytest.raises(CheckpointError, match=rf"cannot load checkpoint .*{weights_name(10)}: "
-                                              "OSError: .*corrupt; move it away"):
+    assert weights_name(10) == "ckpt-000000010.weights.h5"
+    with pytest.raises(CheckpointError) as e:
         train(cfg.replace(resume=True, epochs=2))
+    assert str(e.value) == (f"cannot load checkpoint {tmp_path}/run/checkpoints/"
+                            "ckpt-000000010.weights.h5: OSError: Unable to synchronously open "
+                            "file (file signature not found). It does not match this model "
+                            "(different config?) or is corrupt; move it away to start over.")
     (ckpt / STATE_FILE).write_text("{half")
-    with pytest.raises(CheckpointError, match="checkpoint state .*state.json is corrupt"):
+    with pytest.raises(CheckpointError) as e:
         train(cfg.replace(resume=True, epochs=2))
+    assert str(e.value) == (f"checkpoint state {tmp_path}/run/checkpoints/state.json is corrupt "
+                            "(Expecting property name enclosed in double quotes: line 1 column 2 "
+                            "(char 1)); delete the checkpoints folder to start over")
     assert callbacks.STATE_FILE == STATE_FILE

@@ -63,13 +63,18 @@ def test_options_resolve_and_are_checked_by_their_variant(name):
             variant.resolve_options({key: "text"})
 
 
-@pytest.mark.parametrize("name, key, bad", [
-    ("pacgan", "pack", 0), ("wgan", "clip_value", 0.0), ("wgan-gp", "gp_weight", -1.0),
-    ("unrolled", "unroll_steps", -1), ("vae", "beta", -0.5),
+@pytest.mark.parametrize("name, key, bad, message", [
+    ("pacgan", "pack", 0, "--gan pacgan: option pack must be >= 1, got 0"),
+    ("pacgan", "pack", "two", "--gan pacgan: option pack must be an integer, got 'two'"),
+    ("wgan", "clip_value", 0.0, "--gan wgan: option clip_value must be > 0, got 0.0"),
+    ("wgan-gp", "gp_weight", -1.0, "--gan wgan-gp: option gp_weight must be >= 0, got -1.0"),
+    ("unrolled", "unroll_steps", -1, "--gan unrolled: option unroll_steps must be >= 0, got -1"),
+    ("vae", "beta", -0.5, "--gan vae: option beta must be >= 0, got -0.5"),
 ])
-def test_option_rules(name, key, bad):
-    with pytest.raises(ConfigError, match=rf"option {key} must be [<>]=? ?[0-9]"):
+def test_option_rules(name, key, bad, message):
+    with pytest.raises(ConfigError) as e:
         get_gan(name).resolve_options({key: bad})
+    assert str(e.value) == message
 
 
 def test_options_reach_the_model_and_config_json(tmp_path):
@@ -82,8 +87,11 @@ def test_options_reach_the_model_and_config_json(tmp_path):
     assert saved["gan_options"] == {"pack": 4}
     # --resume with the same options continues; other options are refused.
     train(cfg.replace(resume=True, epochs=2))
-    with pytest.raises(TrainError, match=r"gan_options: \{'pack': 4\} -> \{'pack': 2\}"):
+    with pytest.raises(TrainError) as e:
         train(tiny(tmp_path, "pacgan", gan_options={"pack": 2}).replace(resume=True))
+    assert str(e.value).startswith(f"cannot resume {tmp_path}/pacgan with a different config "
+                                   "(gan_options: {'pack': 4} -> {'pack': 2}); only these may "
+                                   "change: ")
 
 
 def test_the_cli_takes_gan_options_from_flags_and_yaml(tmp_path, capsys):
@@ -100,7 +108,8 @@ def test_the_cli_takes_gan_options_from_flags_and_yaml(tmp_path, capsys):
 def test_a_bare_option_flag_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--gan-option", "pack", "--dry-run"])
-    assert "expected NAME=VALUE" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines()[-1] == (  # argparse's: below its usage block
+        "keras-gan train: error: argument --gan-option: expected NAME=VALUE, got 'pack'")
 
 
 def test_recipes_apply_unless_the_user_sets_the_field(capsys):
