@@ -182,6 +182,15 @@ def main(argv=None) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(report)
+        # The raw figures beside it (the README's table is made from them:
+        # benchmarks/readme_figures.py).
+        data = {"command": command, "model": str(folder), "name": name,
+                "params": info["params"], "repeats": args.repeats, "batch": args.batch,
+                "rows": {n: {"latency_ms": list(stats([s * 1e3 for s in per_call[n, 1]])),
+                             "throughput": list(stats([args.batch / s
+                                                       for s in per_call[n, args.batch]])),
+                             "max_abs_diff_vs_onnx": diffs[n]} for n in runners}}
+        Path(args.out).with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
     return 0
 
 

@@ -33,6 +33,8 @@ def test_a_changed_number_in_a_block_is_caught(name):
     block = re.search(rf"<!-- figures:{name} -->\n(.*?)<!-- /figures:{name} -->", text,
                       re.DOTALL).group(1)
     digit = re.search(r"\d", block)
+    if digit is None and "Not rehearsed yet" in block:
+        pytest.skip("no rehearsal recorded yet (benchmarks/rehearse.py)")
     assert digit, f"block {name} holds no figure"
     i = digit.start()
     broken_block = block[:i] + str((int(block[i]) + 1) % 10) + block[i + 1:]

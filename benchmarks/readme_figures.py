@@ -1,0 +1,337 @@
+"""The README's figures, generated from the committed results files.
+
+    python benchmarks/readme_figures.py           # rewrite the README's blocks
+    python benchmarks/readme_figures.py --check   # exit 1 if any block is stale
+
+Every table and measured number of README.md and saved_models/README.md
+lives between `<!-- figures:NAME -->` and `<!-- /figures:NAME -->`, and
+`BLOCKS[NAME]` makes it from the results files that a committed command
+wrote (benchmarks/results/*.json, the eval reports' eval.json, the shipped
+models' cards). tests/test_readme.py runs `--check`'s comparison, so CI
+fails when the README and the results disagree: re-run the benchmark, then
+this script.
+
+Numbers are read, never typed here: this file holds only formats and the
+published reference figures (`toy_modes.PUBLISHED`, from protocols.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SAVED = ROOT / "saved_models"
+DOCUMENTS = (ROOT / "README.md", SAVED / "README.md")
+BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
+                   r"(<!-- /figures:(?P=name) -->)", re.DOTALL)
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _card(name: str) -> dict:
+    return _json(SAVED / name / "model.json")
+
+
+def _eval(name: str) -> dict:
+    return _json(RESULTS / "eval" / name / "eval.json")
+
+
+def _pm(stat: dict, digits: int) -> str:
+    return f"{stat['mean']:.{digits}f} ± {stat['se']:.{digits}f}"
+
+
+# -- 2D mode collapse ---------------------------------------------------------------
+
+
+def _toy_row(label: str, summary: dict, bold: bool = False) -> str:
+    cells = []
+    for ds in ("ring", "grid"):
+        s = summary[ds]
+        cells += [_pm(s["modes"], 1), _pm(s["high_quality"], 1), _pm(s["reverse_kl"], 3),
+                  f"{s['cpu_seconds']['mean']:.0f}"]
+    if bold:
+        cells = [f"**{c}**" for c in cells]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def toy() -> str:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from toy_modes import PUBLISHED, TARGETS
+
+    tuned = _json(RESULTS / "toy_modes.json")
+    held = _json(RESULTS / "toy_modes_heldout.json")
+    rp = next(v for v in held["summary"] if v.startswith("preset[gan=rpgan"))
+    lines = [
+        "| | ring modes (of 8) | ring % HQ | ring reverse KL | ring CPU s | grid modes (of 25) "
+        "| grid % HQ | grid reverse KL | grid CPU s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        _toy_row("keras-gan preset, seeds 5-9 (never used to choose it)",
+                 held["summary"]["preset"], bold=True),
+        _toy_row("keras-gan preset, seeds 0-4 (its tuning seeds)", tuned["summary"]["preset"]),
+        _toy_row("preset settings with `rpgan` + R1 + R2 (0.1, lazy every 4), seeds 5-9",
+                 held["summary"][rp]),
+    ]
+    for name, ring, grid, src in PUBLISHED:
+        if name in ("PacGAN4", "GDPP-GAN"):
+            lines.append(f"| {name} ({src}) | {ring[0]:g} | {ring[1]:g} | "
+                         f"{'-' if ring[2] is None else f'{ring[2]:g}'} | | {grid[0]:g} | "
+                         f"{grid[1]:g} | {'-' if grid[2] is None else f'{grid[2]:g}'} | |")
+    (rk, rh, rkl), (gk, gh, gkl) = TARGETS["ring"], TARGETS["grid"]
+    lines.append(f"| target (issue 5) | {rk} | >= {rh:g} | <= {rkl:g} | | {gk} | >= {gh:g} | "
+                 f"<= {gkl:g} | |")
+    walls = {ds: [r["train_seconds"] for r in held["runs"]["preset"][ds]]
+             for ds in ("ring", "grid")}
+    cpus = {ds: [r["cpu_seconds"] for r in held["runs"]["preset"][ds]] for ds in ("ring", "grid")}
+    plain = tuned["summary"]
+    pac = plain["pacgan"]
+    lines += [
+        "",
+        "Mean ± standard error over 5 training seeds; CPU s: CPU seconds per seed on one "
+        "TensorFlow thread (`--threads 1`), which wall time matches when no other job "
+        "holds the CPU. On seeds 5-9 the preset's ring seeds took "
+        f"{min(walls['ring']):.0f}-{max(walls['ring']):.0f} s of wall time "
+        f"({min(cpus['ring']):.0f}-{max(cpus['ring']):.0f} s CPU), its grid seeds "
+        f"{min(walls['grid']):.0f}-{max(walls['grid']):.0f} s "
+        f"({min(cpus['grid']):.0f}-{max(cpus['grid']):.0f} s CPU), beside other jobs "
+        f"(1-minute load {held['load_range'][0]:.1f}-{held['load_range'][1]:.1f}).",
+        "",
+        "The plain variants, trained in the papers' VEEGAN setting for only "
+        f"{tuned['baseline']['steps_per_epoch']:,} steps to fit the time budget (seeds 0-4), "
+        "show what they do at that budget: "
+        + ", ".join(f"`{v}` {plain[v]['ring']['modes']['mean']:.1f} of 8 and "
+                    f"{plain[v]['grid']['modes']['mean']:.1f} of 25 modes "
+                    f"({plain[v]['ring']['high_quality']['mean']:.1f}% / "
+                    f"{plain[v]['grid']['high_quality']['mean']:.1f}% high quality)"
+                    for v in ("gan", "nsgan", "wgan-gp", "unrolled"))
+        + f"; `pacgan` {pac['ring']['modes']['mean']:.1f} of 8 and "
+          f"{pac['grid']['modes']['mean']:.1f} of 25.",
+    ]
+    return "\n".join(lines)
+
+
+# -- MNIST: time to quality ------------------------------------------------------------
+
+
+def _ttq_cell(x: dict | None, extra: bool = True) -> str:
+    if x is None:
+        return " | | |" + (" |" if extra else "")
+    cells = f" {x['step']:,} | {x['fd']:.2f} | {x['score']:.2f} |"
+    return cells + (f" {100 * x['min_class']:.1f}% |" if extra else "")
+
+
+def ttq() -> str:
+    t = _json(RESULTS / "time_to_quality.json")
+    res = t["results"]
+    ref = next(iter(res["default"].values()))["reference"]
+    lines = ["| budget | tutorial: steps / FD / score | | | default: steps / FD / score / "
+             "smallest class | | | |", "|---|---|---|---|---|---|---|---|"]
+    for b in sorted(res["default"], key=float):
+        lines.append(f"| {float(b):g} min |" + _ttq_cell(res["tutorial"].get(b), False)
+                     + _ttq_cell(res["default"][b]))
+    five = res["default"]["5.0"]
+    ratios = [res["default"][b]["fd"] / res["tutorial"][b]["fd"] for b in res["default"]]
+    lines += ["", f"Real halves: FD {ref['fd']:.2f}, score {ref['score']:.2f}, smallest class "
+              f"{100 * ref['class_coverage']['min_fraction']:.1f}%. At 5 minutes the default "
+              f"preset's score is {100 * five['score'] / ref['score']:.0f}% of the real data's "
+              f"(goal 90%), its smallest class {100 * five['min_class']:.1f}% (goal 5%); its FD "
+              f"is {100 * min(ratios):.1f}-{100 * max(ratios):.1f}% of the tutorial's at every "
+              "budget (goal: at most 20%)."]
+    return "\n".join(lines)
+
+
+def ttq_rpgan() -> str:
+    t = _json(RESULTS / "time_to_quality_rpgan.json")
+    res = t["results"]
+    names = [r for r in ("default", "clustered-rpgan-r1r2", "nsgan", "rpgan-r1r2") if r in res]
+    labels = {"default": "default preset (`clustered`)",
+              "clustered-rpgan-r1r2": "default preset, RpGAN loss + R1 + R2",
+              "nsgan": "`nsgan`, same settings, no clusters",
+              "rpgan-r1r2": "`rpgan` + R1 + R2, same settings, no clusters"}
+    budgets = sorted(next(iter(res.values())), key=float)
+    lines = ["| recipe (seed 1) | " + " | ".join(f"{float(b):g} min: steps / FD / score"
+                                                 for b in budgets) + " |",
+             "|---|" + "---|" * len(budgets)]
+    for r in names:
+        cells = [f"{res[r][b]['step']:,} / {res[r][b]['fd']:.2f} / {res[r][b]['score']:.2f}"
+                 for b in budgets]
+        lines.append(f"| {labels[r]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def throughput() -> str:
+    import statistics
+
+    t = _json(RESULTS / "train_throughput.json")
+    lines = ["| training loop | images/s, median (min-max) |", "|---|---|"]
+    for name, runs in t["images_per_s"].items():
+        lines.append(f"| {name} | {statistics.median(runs):.0f} "
+                     f"({min(runs):.0f}-{max(runs):.0f}) |")
+    fit = statistics.median(t["images_per_s"]["`GAN.fit` (keras-gan)"])
+    peak = statistics.median(t["matmul_gflops"])
+    lines += ["", f"`GAN.fit` / bare loop: {statistics.median(t['fit_over_bare']):.2f} (median "
+              "of the per-repeat ratios; goal >= 0.95). At "
+              f"{t['flops_per_image'] / 1e6:.0f} MFLOP per image and step, `GAN.fit` runs at "
+              f"{fit * t['flops_per_image'] / 1e9:.1f} GFLOP/s, "
+              f"{100 * fit * t['flops_per_image'] / 1e9 / peak:.0f}% of the measured matmul "
+              f"peak ({peak:.0f} GFLOP/s)."]
+    return "\n".join(lines)
+
+
+# -- GAN vs VAE, shipped models ------------------------------------------------------------
+
+
+def vae() -> str:
+    runs = {"default preset (`clustered`)": _eval("mnist-dcgan"),
+            "plain DCGAN": _eval("mnist-dcgan-plain"), "VAE": _eval("mnist-vae")}
+    ref = runs["VAE"]["metrics"]["reference"]
+    rows = [("digit FD (lower is better)", lambda m: m["fd"], "{:.2f}", ref["fd"]),
+            ("digit score (max 10)", lambda m: m["score"], "{:.2f}", ref["score"]),
+            ("precision", lambda m: m["precision"], "{:.2f}", ref["precision"]),
+            ("recall", lambda m: m["recall"], "{:.2f}", ref["recall"]),
+            ("smallest class share", lambda m: m["class_coverage"]["min_fraction"], "{:.3f}",
+             ref["class_coverage"]["min_fraction"])]
+    lines = ["| | " + " | ".join(runs) + " | real halves |", "|---|" + "---|" * (len(runs) + 1)]
+    for label, get, fmt, real in rows:
+        lines.append(f"| {label} | " + " | ".join(fmt.format(get(r["metrics"]))
+                                                  for r in runs.values())
+                     + f" | {fmt.format(real)} |")
+    steps = {r["steps"] for r in runs.values()}
+    lines += ["", f"All three trained {'/'.join(f'{s:,}' for s in sorted(steps))} steps; "
+              f"{runs['VAE']['num_samples']:,} samples each, seed {runs['VAE']['seed']}."]
+    return "\n".join(lines)
+
+
+def shipped() -> str:
+    d, c = _card("mnist-dcgan"), _card("mnist-cgan")
+    ref = _eval("mnist-dcgan")["metrics"]["reference"]
+    asked = c["metrics"].get("conditional_accuracy")
+    lines = [
+        "| | `saved_models/mnist-dcgan` (unconditional, default preset) | "
+        "`saved_models/mnist-cgan` (conditional) | goal (issue 6) | real halves |",
+        "|---|---|---|---|---|",
+        f"| digit FD | {d['metrics']['fd']:.2f} | {c['metrics']['fd']:.2f} | <= "
+        f"{4 * ref['fd']:.2f} (4x real) | {ref['fd']:.2f} |",
+        f"| digit score | {d['metrics']['score']:.2f} | {c['metrics']['score']:.2f} | >= "
+        f"{0.96 * ref['score']:.2f} (96%) | {ref['score']:.2f} |",
+        f"| smallest class | {100 * d['metrics']['min_class_fraction']:.1f}% | "
+        f"{100 * c['metrics']['min_class_fraction']:.1f}% | >= 8% | "
+        f"{100 * ref['class_coverage']['min_fraction']:.1f}% |",
+        "| classified as the asked class | - | "
+        + (f"{100 * asked:.1f}%" if asked is not None else "-") + " | >= 98% | - |",
+        f"| training | {d['steps']:,} steps, {d['train_seconds']:.0f} s | {c['steps']:,} steps, "
+        f"{c['train_seconds']:.0f} s | | |",
+        "",
+        f"`mnist-dcgan`'s fp16 ONNX: max error {d['fp16_max_abs_error']:.4f} against fp32 "
+        "(the cluster draw stays in fp32).",
+    ]
+    return "\n".join(lines)
+
+
+def inference() -> str:
+    t = _json(RESULTS / "inference.json")
+    lines = [f"`{t['model']}` ({t['params']:,} parameters), median (min-max) of "
+             f"{t['repeats']} runs:", "",
+             f"| backend | batch 1, ms/call | batch {t['batch']}, images/s | batch-1 latency / "
+             "ONNX |", "|---|---|---|---|"]
+    onnx = t["rows"]["ONNX runtime (CPU)"]["latency_ms"][0]
+    for name, row in t["rows"].items():
+        lat, thr = row["latency_ms"], row["throughput"]
+        lines.append(f"| {name} | {lat[0]:.2f} ({lat[1]:.2f}-{lat[2]:.2f}) | {thr[0]:,.0f} "
+                     f"({thr[1]:,.0f}-{thr[2]:,.0f}) | {lat[0] / onnx:.1f}x |")
+    return "\n".join(lines)
+
+
+def shipped_list() -> str:
+    """saved_models/README.md's table: each model's figures from its card."""
+    rows = ["| model | what | made by |", "|---|---|---|"]
+    for name in ("mnist-dcgan", "mnist-cgan"):
+        card, ev = _card(name), _eval(name)
+        m, ref = card["metrics"], ev["metrics"]["reference"]
+        what = ("unconditional, the default preset of `keras-gan train` (`--gan clustered`)"
+                if name == "mnist-dcgan" else "conditional on the digit labels (`--gan cgan`)")
+        rows.append(
+            f"| `{name}/` | DCGAN networks on the embedded 10,000 MNIST digits, {what}, "
+            f"{card['steps']:,} steps in {card['train_seconds']:.0f} s: digit FD "
+            f"{m['fd']:.2f}, score {m['score']:.2f}, smallest class "
+            f"{100 * m['min_class_fraction']:.1f}% (real halves {ref['fd']:.2f}, "
+            f"{ref['score']:.2f}, {100 * ref['class_coverage']['min_fraction']:.1f}%) | "
+            f"`{m['command']}` |")
+    for name in ("toy-ring", "toy-grid"):
+        card = _card(name)
+        m = card["metrics"]
+        rows.append(f"| `{name}/` | `{m['preset']}`, seed 0: {m['modes']}/{m['num_modes']} "
+                    f"modes, {100 * m['high_quality']:.1f}% high quality, reverse KL "
+                    f"{m['reverse_kl']:.4f} | `{m['command']}` |")
+    clf = _json(SAVED / "digit-classifier" / "model.json")
+    rows.append("| `digit-classifier/` | CNN digit classifier, the feature extractor of the "
+                f"digit FD / score: {100 * clf['held_out_accuracy']:.2f}% on "
+                f"{clf['held_out_rows']:,} held-out digits; its card holds the real-data "
+                f"references | `{clf['command']}` |")
+    return "\n".join(rows)
+
+
+def rehearsal() -> str:
+    path = RESULTS / "rehearsal.json"
+    if not path.exists():  # a first rehearsal needs a README that passes its tests
+        return "Not rehearsed yet: `python benchmarks/rehearse.py` writes these figures."
+    r = _json(path)
+    ev = r["eval"]
+    ref = ev["reference"]
+    return "\n".join([
+        f"- the first command (install, then `keras-gan train`): {r['train']['seconds'] / 60:.1f} "
+        f"minutes, {ev['train_seconds']:.0f} s of them training ({ev['steps']:,} steps); "
+        f"`keras-gan eval` on its run then gave digit FD {ev['fd']:.2f}, score "
+        f"{ev['score']:.2f}, smallest class {100 * ev['min_class']:.1f}% (real halves: "
+        f"{ref['fd']:.2f}, {ref['score']:.2f}, "
+        f"{100 * ref['class_coverage']['min_fraction']:.1f}%);",
+        f"- the second (install, browser, tests): {r['test']['seconds'] / 60:.1f} minutes, "
+        f"`{r['test']['summary']}`;",
+        f"- on {r['cpus']} CPU cores, commit `{r['commit'][:7]}`, {r['date']}.",
+    ])
+
+
+BLOCKS = {"rehearsal": rehearsal, "toy": toy, "ttq": ttq, "ttq-rpgan": ttq_rpgan,
+          "throughput": throughput, "vae": vae, "shipped": shipped, "inference": inference,
+          "shipped-list": shipped_list}
+
+
+def render(text: str) -> str:
+    """`text` with every figures block regenerated."""
+    def fill(m):
+        name = m.group("name")
+        if name not in BLOCKS:
+            raise SystemExit(f"unknown figures block {name!r}")
+        return m.group(1) + BLOCKS[name]().rstrip("\n") + "\n" + m.group(4)
+
+    return BLOCK.sub(fill, text)
+
+
+def stale() -> list[str]:
+    """The documents whose blocks differ from what the results give."""
+    return [str(p.relative_to(ROOT)) for p in DOCUMENTS if render(p.read_text()) != p.read_text()]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true", help="exit 1 if a block is stale")
+    args = p.parse_args(argv)
+    if args.check:
+        bad = stale()
+        for path in bad:
+            print(f"{path}: figures differ from the results; run "
+                  "`python benchmarks/readme_figures.py`", file=sys.stderr)
+        return 1 if bad else 0
+    for path in DOCUMENTS:
+        path.write_text(render(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
