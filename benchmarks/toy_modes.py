@@ -314,7 +314,8 @@ def write_markdown(path: Path, report: dict) -> str:
               f"{targets}.",
               "A reverse KL is undefined for a seed without any high-quality sample; such "
               "seeds are left out of its mean, and the count says how many are in.", "",
-              "Per-seed train seconds, wall / CPU (seeds 0, 1, ...; a wall time well "
+              f"Per-seed train seconds, wall / CPU (seeds {report.get('first_seed', 0)}, "
+              f"{report.get('first_seed', 0) + 1}, ...; a wall time well "
               "above the CPU time of a one-thread run means it waited for the CPU):", ""]
     for variant, by_ds in report["runs"].items():
         parts = [f"{ds} " + ", ".join(f"{r['train_seconds']:.0f} / {r['cpu_seconds']:.0f}"
