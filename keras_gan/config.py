@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keras_gan.colors import parse_background
 from keras_gan.errors import UserError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-ARCHS = ("auto", "dcgan", "tutorial", "mlp")
+ARCHS = ("auto", "dcgan", "resnet", "tutorial", "mlp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tricks.py)
@@ -36,7 +37,8 @@ Data sources:
   folder:PATH        a folder, searched recursively, of .png/.jpg/.jpeg/.bmp/.gif/.webp
                      images (unlabelled)
   npz:PATH           a .npz file with array x of shape (N, H, W), (N, H, W, C) with
-                     C in {1, 3}, or (N, D) points, and optional int labels y (N,)
+                     C in {1, 3, 4} (4: RGBA, composited onto --background), or
+                     (N, D) points, optional int labels y (N,) and class_names
   ring               2D toy data: 8 Gaussians on the unit circle (std 0.01)
   grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)"""
 
@@ -72,6 +74,8 @@ class TrainConfig:
     dataset: str = _opt("mnist-sample", "data source: mnist-sample, tfds:NAME[:SPLIT], "
                         "folder:PATH, npz:PATH, ring or grid")
     image_size: int | None = _opt(None, "resize images to SIZE x SIZE (default: as stored)")
+    background: str = _opt("white", "colour transparent images (RGBA npz, PNGs with alpha) "
+                           "are composited onto: white, black or #RRGGBB")
     # -- model --
     # clustered (not dcgan): on the embedded digits, the same DCGAN networks
     # conditioned on 100 k-means clusters found without labels reached digit
@@ -85,14 +89,16 @@ class TrainConfig:
                 "flag: --gan-option NAME=VALUE, repeatable"})
     loss: str | None = _opt(None, "loss family overriding the variant's: minimax, "
                             "non_saturating, wasserstein, hinge, least_squares")
-    arch: str = _opt("auto", "networks: dcgan (images), tutorial (the TensorFlow DCGAN "
-                     "tutorial's, images), mlp, or auto (mlp for 2D points, dcgan for "
-                     "images)", choices=ARCHS)
+    arch: str = _opt("auto", "networks: dcgan (images), resnet (SNGAN-style residual "
+                     "networks, square images of 28, 32 or 64 px), tutorial (the TensorFlow "
+                     "DCGAN tutorial's, images), mlp, or auto (mlp for 2D points, dcgan for "
+                     "grey images and images under 32 px, resnet for colour images of 32 px "
+                     "and more)", choices=ARCHS)
     latent_dim: int = _opt(64, "size of the latent vector z ~ N(0, I)")
     clusters: int = _opt(100, "k: k-means clusters of the real data that --gan clustered "
                          "conditions on (z's first coordinate picks one)")
-    width: int = _opt(32, "base width: DCGAN filters of the first D layer / last G layer, "
-                      "or MLP hidden units")
+    width: int = _opt(32, "base width: DCGAN / ResNet filters of the first D layer or "
+                      "block / last G layer or block, or MLP hidden units")
     depth: int = _opt(2, "hidden layers of the MLP networks (ignored by dcgan)")
     # -- optimisation --
     epochs: int = _opt(20, "number of epochs")
@@ -127,6 +133,12 @@ class TrainConfig:
                                "layers (Miyato et al. 2018)")
     augment: str = _opt("", "DiffAugment policy for images, comma-separated from color, "
                         "translation, cutout (e.g. translation,cutout; '': off)")
+    ada_target: float = _opt(0.0, "ADA: adapt the augmentation probability p so that "
+                             "E[sign(D(x_real))] stays near this target (0.6 in the paper; "
+                             "0: off); ops from --augment, else color,translation,cutout")
+    ada_interval: int = _opt(4, "ADA: discriminator updates between adjustments of p")
+    ada_kimg: float = _opt(100.0, "ADA: thousands of real images over which p can move by "
+                           "1 (the paper: 500, for much longer runs)")
     r1: float = _opt(0.0, "R1 penalty weight gamma: gamma/2 E||grad D(x)||^2 on real "
                      "samples (Mescheder et al. 2018; 0: off)")
     r2: float = _opt(0.0, "R2 penalty weight gamma: the same on generated samples (0: off)")
@@ -172,6 +184,10 @@ class TrainConfig:
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
         try:
+            parse_background(self.background)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        try:
             check_tricks(self.instance_noise, self.label_smoothing, self.label_noise,
                          self.anneal_steps, self.augment)
         except ValueError as e:
@@ -179,6 +195,10 @@ class TrainConfig:
         for name in ("r1", "r2"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        try:
+            check_ada(self.ada_target, self.ada_interval, self.ada_kimg)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         if self.reg_every < 1:
             raise ConfigError(f"reg_every must be >= 1, got {self.reg_every}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -261,6 +281,16 @@ def check_tricks(instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, annea
         return parse_augment(augment)
     except ValueError as e:
         raise ValueError(f"augment: {e}") from None
+
+
+def check_ada(target: float, interval: int, kimg: float) -> None:
+    """ADA's settings (`TrainConfig` and `GAN` both call it)."""
+    if not 0.0 <= target < 1.0:
+        raise ValueError(f"ada_target must be in [0, 1) (0: off), got {target}")
+    if interval < 1:
+        raise ValueError(f"ada_interval must be >= 1, got {interval}")
+    if not kimg > 0:
+        raise ValueError(f"ada_kimg must be > 0, got {kimg}")
 
 
 def parse_augment(policy) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.colors import parse_background
 from keras_gan.config import SOURCES_HELP  # noqa: F401  (re-exported)
 from keras_gan.errors import UserError
 
@@ -84,6 +85,7 @@ def load_dataset(
     image_size: int | None = None,
     seed: int = 0,
     num_points: int = 100_000,
+    background: str | tuple[int, int, int] = "white",
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Loads a data source as an unbatched dataset of (x, y) pairs.
 
@@ -93,6 +95,11 @@ def load_dataset(
             Ignored for point sources.
         seed: Seed for sampling the toy mixtures.
         num_points: Number of points drawn for the toy mixtures.
+        background: What transparent images (npz x of shape (N, H, W, 4),
+            folder images with alpha) are composited onto, as they load:
+            "white", "black" or "#RRGGBB" (or an (r, g, b) tuple of 0..255);
+            alpha * rgb + (1 - alpha) * background, rounded to uint8 for
+            uint8 images.
 
     Returns:
         The dataset and its `DataInfo`. x is float32 with shape `info.shape`, in
@@ -104,8 +111,12 @@ def load_dataset(
     """
     if image_size is not None and image_size < 1:
         raise DataError(f"image_size must be >= 1, got {image_size}.")
+    try:
+        background = parse_background(background)
+    except ValueError as e:
+        raise DataError(f"{e}.") from None
     if source == "mnist-sample":
-        x, y = _read_npz(_MNIST_SAMPLE)
+        x, y, _ = _read_npz(_MNIST_SAMPLE)
         names = tuple(str(i) for i in range(10))
         return _from_arrays(source, x, y, image_size, class_names=names)
     if source in ("ring", "grid"):
@@ -116,9 +127,11 @@ def load_dataset(
     if rest and prefix == "tfds":
         return _load_tfds(source, rest, image_size)
     if rest and prefix == "folder":
-        return _from_arrays(source, _read_folder(Path(rest).expanduser(), image_size), None, None)
+        x = _read_folder(Path(rest).expanduser(), image_size, background)
+        return _from_arrays(source, x, None, None)
     if rest and prefix == "npz":
-        return _from_arrays(source, *_read_npz(Path(rest).expanduser()), image_size)
+        x, y, names = _read_npz(Path(rest).expanduser())
+        return _from_arrays(source, x, y, image_size, names, background)
     raise DataError(f"Unknown data source {source!r}; {SOURCES_POINTER}.")
 
 
@@ -135,6 +148,7 @@ def make_dataset(
     skip_batches: int = 0,
     cache: bool = True,
     num_points: int = 100_000,
+    background: str | tuple[int, int, int] = "white",
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Builds the training pipeline for a data source.
 
@@ -158,6 +172,8 @@ def make_dataset(
         skip_batches: Number of batches to skip from the start.
         cache: Whether to cache the decoded examples in memory.
         num_points: Number of points drawn for the toy mixtures.
+        background: What transparent images are composited onto, see
+            `load_dataset`.
 
     Returns:
         The batched dataset and the source's `DataInfo`.
@@ -166,7 +182,8 @@ def make_dataset(
         DataError: On a bad source or argument, or if `with_labels` is set and the
             source has no labels.
     """
-    ds, info = load_dataset(source, image_size=image_size, seed=seed, num_points=num_points)
+    ds, info = load_dataset(source, image_size=image_size, seed=seed, num_points=num_points,
+                            background=background)
     ds = batch_dataset(ds, info, batch_size, seed=seed, shuffle=shuffle, repeat=repeat,
                        drop_remainder=drop_remainder, with_labels=with_labels,
                        skip_batches=skip_batches, cache=cache)
@@ -229,16 +246,16 @@ def first_examples(ds: tf.data.Dataset, n: int) -> np.ndarray:
     return np.stack([x for x, _ in ds.take(n).as_numpy_iterator()])
 
 
-def _from_arrays(source, x, y, image_size, class_names=None):
+def _from_arrays(source, x, y, image_size, class_names=None, background=(255, 255, 255)):
     """Validates and scales in-memory arrays and wraps them in a dataset."""
     if x.ndim == 2:
         kind = "points"
-    elif x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3)):
+    elif x.ndim == 3 or (x.ndim == 4 and x.shape[-1] in (1, 3, 4)):
         kind = "image"
     else:
         raise DataError(
             f"{source}: x has shape {x.shape}; accepted are (N, H, W) or (N, H, W, C) "
-            "with C in {1, 3} for images, and (N, D) for points."
+            "with C in {1, 3, 4} (4: RGBA) for images, and (N, D) for points."
         )
     if x.size == 0 or x.dtype.kind not in "iuf":  # not bool, complex, text, objects
         raise DataError(f"{source}: x must be non-empty and numeric, got {x.dtype}.")
@@ -250,10 +267,14 @@ def _from_arrays(source, x, y, image_size, class_names=None):
     if kind == "points":
         x = x.astype(np.float32)
     else:
-        x = _scale_images(source, x.reshape(x.shape[:3] + (-1,)))
+        x = x.reshape(x.shape[:3] + (-1,))
+        if x.shape[-1] == 4:
+            x = _composite(source, x, background)
+        x = _scale_images(source, x)
     num_classes = None
     if y is None:
         y = np.full(len(x), -1, np.int64)
+        class_names = None  # Names without labels name nothing.
     else:
         if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
             msg = f"integer labels of shape ({len(x)},) to match x"
@@ -262,6 +283,11 @@ def _from_arrays(source, x, y, image_size, class_names=None):
             raise DataError(f"{source}: labels must be >= 0, found {y.min()}.")
         y = y.astype(np.int64)
         num_classes = int(y.max()) + 1
+        if class_names is not None:
+            if len(class_names) < num_classes:
+                raise DataError(f"{source}: class_names has {len(class_names)} names but the "
+                                f"labels go up to {num_classes - 1}.")
+            num_classes = len(class_names)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     shape = x.shape[1:]
     if kind == "image" and image_size is not None and shape[:2] != (image_size,) * 2:
@@ -269,6 +295,26 @@ def _from_arrays(source, x, y, image_size, class_names=None):
         shape = (image_size, image_size, shape[2])
     info = DataInfo(source, kind, tuple(shape), len(x), num_classes, class_names)
     return ds, info
+
+
+def _composite(source, x, background):
+    """(N, H, W, 4) RGBA -> (N, H, W, 3) RGB: alpha * rgb + (1 - alpha) * background.
+
+    uint8 stays uint8 (exactly rounded, in integers); float images (either
+    range `_scale_images` accepts) come back as float32 in [0, 1].
+    """
+    if x.dtype == np.uint8:
+        alpha = x[..., 3:].astype(np.uint16)
+        bg = np.asarray(background, np.uint16)
+        # a * c + (255 - a) * b <= 255 * 255, and + 127 then // 255 rounds to nearest.
+        mixed = alpha * x[..., :3] + (255 - alpha) * bg + 127
+        return (mixed // 255).astype(np.uint8)
+    if x.dtype.kind != "f":
+        raise DataError(f"{source}: images must be uint8 or float, got {x.dtype}.")
+    x = (_scale_images(source, x) + 1) / 2
+    alpha = x[..., 3:]
+    bg = np.asarray(background, np.float32) / 255
+    return np.clip(alpha * x[..., :3] + (1 - alpha) * bg, 0, 1).astype(np.float32)
 
 
 def _scale_images(source, x):
@@ -305,7 +351,7 @@ def _check_path(path, want_dir, hint):
 
 
 def _read_npz(path):
-    """Returns (x, y or None) from a .npz file."""
+    """Returns (x, y or None, class_names tuple or None) from a .npz file."""
     _check_path(path, False, "For a folder of images use folder:PATH.")
     if not zipfile.is_zipfile(path):  # else numpy tries it as a pickle, and says so
         raise DataError(f"Could not read npz file {str(path)!r}: it is not a zip of .npy "
@@ -316,7 +362,7 @@ def _read_npz(path):
             raise DataError(f"{str(path)!r} is not a .npz file; see np.savez.")
         with data:
             names = data.files
-            arrays = {k: data[k] for k in ("x", "y") if k in names}
+            arrays = {k: data[k] for k in ("x", "y", "class_names") if k in names}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):  # DataError is a ValueError.
             raise
@@ -324,11 +370,18 @@ def _read_npz(path):
     if "x" not in arrays:
         msg = f"has no array 'x' (found {names}); use np.savez(path, x=x[, y=y])"
         raise DataError(f"{str(path)!r} {msg}.")
-    return arrays["x"], arrays.get("y")
+    class_names = arrays.get("class_names")
+    if class_names is not None:
+        if class_names.ndim != 1 or class_names.dtype.kind not in "US":
+            raise DataError(f"{str(path)!r}: class_names must be a 1D array of strings, got "
+                            f"{class_names.dtype} {class_names.shape}.")
+        class_names = tuple(str(n) for n in class_names.astype(str))
+    return arrays["x"], arrays.get("y"), class_names
 
 
-def _read_folder(path, image_size):
-    """Reads every image under `path` into one uint8 (N, H, W, C) array."""
+def _read_folder(path, image_size, background=(255, 255, 255)):
+    """Reads every image under `path` into one uint8 (N, H, W, C) array,
+    images with alpha composited onto `background` before any resize."""
     from PIL import Image  # Only folder sources need PIL.
 
     _check_path(path, True, "For a .npz file use npz:PATH.")
@@ -357,16 +410,28 @@ def _read_folder(path, image_size):
                 f"{s1[0]}x{s1[1]} and {str(f2)!r} is {s2[0]}x{s2[1]}; pass "
                 "--image-size N (image_size=N) to resize them all to N x N."
             )
-    # Keep one channel only when everything is grey; one colour image makes all RGB.
-    mode = "L" if all(im.mode in ("1", "L") for im in images) else "RGB"
+    # Keep one channel only when everything is grey (and transparent grey
+    # images lie on a grey background); one colour image makes all RGB.
+    alphas = [_has_alpha(im) for im in images]
+    grey = all(im.mode in ("1", "L", "LA", "La") for im in images)
+    mode = "L" if grey and (not any(alphas) or len(set(background)) == 1) else "RGB"
     arrays = []
-    for im in images:
-        im = im.convert(mode)
+    for im, alpha in zip(images, alphas, strict=True):
+        if alpha:
+            rgba = np.asarray(im.convert("RGBA"), np.uint8)
+            im = Image.fromarray(_composite(str(path), rgba, background)).convert(mode)
+        else:
+            im = im.convert(mode)
         if image_size is not None and im.size != (image_size, image_size):
             im = im.resize((image_size, image_size), Image.Resampling.LANCZOS)
         arrays.append(np.asarray(im, np.uint8))
     x = np.stack(arrays)
     return x[..., None] if x.ndim == 3 else x
+
+
+def _has_alpha(im):
+    """Whether a PIL image has transparency: an alpha band or a tRNS colour."""
+    return im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info
 
 
 def _load_tfds(source, spec, image_size):

@@ -127,7 +127,8 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
         from keras_gan.evaluator import DigitEvaluator
 
         evaluator = DigitEvaluator(classifier) if classifier else DigitEvaluator()
-        ds, _ = load_dataset(real, image_size=28)
+        ds, _ = load_dataset(real, image_size=28,
+                             background=config.get("background") or "white")
         x_real = np.stack([x for x, _ in ds.as_numpy_iterator()])
         result["kind"] = "digits"
         result["metrics"] = image_metrics(fake, x_real, evaluator, labels, seed)

@@ -28,9 +28,12 @@ from keras import ops
 
 from keras_gan import tricks
 from keras_gan.base import GenerativeModel, check_networks
-from keras_gan.config import check_tricks
+from keras_gan.config import check_ada, check_tricks
+from keras_gan.distribute import mean_over_replicas
 from keras_gan.losses import LOSSES, get_loss
 from keras_gan.penalties import zero_centered_penalty
+
+ADA_DEFAULT_OPS = "color,translation,cutout"  # ADA's ops when --augment names none
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -69,6 +72,14 @@ class GAN(GenerativeModel):
         reg_every: compute R1 / R2 only every N discriminator updates,
             weighted N, so that they cost 1 / N (lazy regularization,
             Karras et al. 2020, StyleGAN2).
+        ada_target: adaptive discriminator augmentation (Karras et al.
+            2020): each augmentation of `augment` (default: color,
+            translation, cutout) applied with probability p, and p moved
+            toward keeping E[sign(D(x_real))] at this target (0: off). p is
+            a model variable: logged as "ada_p" (with r_t as "ada_r"),
+            checkpointed and resumed.
+        ada_interval: D updates between adjustments of p.
+        ada_kimg: thousands of real images over which p can move by 1.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -77,7 +88,8 @@ class GAN(GenerativeModel):
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1,
                  loss="non_saturating", seed=None, num_classes=None, ema_decay=None,
                  instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, anneal_steps=0,
-                 augment=None, r1=0.0, r2=0.0, reg_every=1, **kwargs):
+                 augment=None, r1=0.0, r2=0.0, reg_every=1, ada_target=0.0, ada_interval=4,
+                 ada_kimg=100.0, **kwargs):
         super().__init__(seed=seed, seed_name="gan_seed", **kwargs)
         check_networks(generator=generator, discriminator=discriminator)
         conditional = len(generator.inputs) == 2
@@ -108,10 +120,27 @@ class GAN(GenerativeModel):
         if int(reg_every) < 1:
             raise ValueError(f"reg_every must be >= 1, got {reg_every}")
         self.r1, self.r2, self.reg_every = float(r1), float(r2), int(reg_every)
-        # Per instance: the names this model logs (R1 / R2 only when on).
+        self._set_ada(ada_target, ada_interval, ada_kimg)
+        # Per instance: the names this model logs (R1 / R2, ADA only when on).
         self.metric_names = (*type(self).metric_names,
-                             *(name for name in ("r1", "r2") if getattr(self, name)))
+                             *(name for name in ("r1", "r2") if getattr(self, name)),
+                             *(("ada_p", "ada_r") if self.ada_target else ()))
         self._make_trackers(self.metric_names)
+
+    def _set_ada(self, target, interval, kimg):
+        check_ada(float(target), int(interval), float(kimg))
+        self.ada_target, self.ada_interval, self.ada_kimg = (float(target), int(interval),
+                                                             float(kimg))
+        if not self.ada_target:
+            return
+        if len(self.generator.outputs[0].shape) != 4:
+            raise ValueError(f"--ada-target needs image data; the generator makes samples "
+                             f"of shape {tuple(self.generator.outputs[0].shape[1:])}")
+        # Every replica computes the same (all-reduced) values: keep the first's.
+        state = dict(trainable=False, dtype="float32", aggregation="only_first_replica")
+        self.ada_p = keras.Variable(0.0, name="ada_p", **state)
+        self._ada_sum = keras.Variable(0.0, name="ada_sum", **state)  # of sign(D(x)) means
+        self._ada_count = keras.Variable(0.0, name="ada_count", **state)
 
     def _set_tricks(self, instance_noise, label_smoothing, label_noise, anneal_steps, augment):
         augment = check_tricks(instance_noise, label_smoothing, label_noise, anneal_steps,
@@ -164,6 +193,9 @@ class GAN(GenerativeModel):
             "r1": self.r1,
             "r2": self.r2,
             "reg_every": self.reg_every,
+            "ada_target": self.ada_target,
+            "ada_interval": self.ada_interval,
+            "ada_kimg": self.ada_kimg,
         }
 
     @classmethod
@@ -204,8 +236,12 @@ class GAN(GenerativeModel):
 
     def perturb(self, samples):
         """What the discriminator sees of a sample in training, real or fake:
-        DiffAugment, then annealed instance noise. Identity by default."""
-        if self.augment:
+        DiffAugment (with ADA: each op with probability p), then annealed
+        instance noise. Identity by default."""
+        if self.ada_target:
+            samples = tricks.ada_augment(samples, self.augment or ADA_DEFAULT_OPS, self.ada_p,
+                                         self.seed_generator)
+        elif self.augment:
             samples = tricks.diff_augment(samples, self.augment, self.seed_generator)
         if self.instance_noise:
             std = self.instance_noise * self.trick_scale()
@@ -276,8 +312,26 @@ class GAN(GenerativeModel):
             loss = loss + sum(terms.values())
             scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
         self._apply(self.d_optimizer, tape, scaled, variables)
+        ada = self.ada_observe(real_logits) if self.ada_target else {}
         return {"d_loss": loss, "d_real": self.d_output(real_logits),
-                "d_fake": self.d_output(fake_logits), **terms}
+                "d_fake": self.d_output(fake_logits), **terms, **ada}
+
+    def ada_observe(self, real_logits) -> dict:
+        """ADA's controller after a D update: accumulates r_t =
+        E[sign(D(x_real))] over the global batch and, every `ada_interval`
+        updates, moves p by `tricks.ada_adjust`. Returns what it logs."""
+        (r,) = mean_over_replicas([ops.mean(ops.sign(ops.cast(real_logits, "float32")))])
+        self._ada_sum.assign_add(r)
+        self._ada_count.assign_add(1.0)
+        due = self._ada_count >= float(self.ada_interval)
+        r_t = self._ada_sum / self._ada_count
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        images = self.ada_interval * replicas * ops.shape(real_logits)[0]
+        moved = tricks.ada_adjust(self.ada_p, r_t, self.ada_target, images, self.ada_kimg)
+        self.ada_p.assign(ops.where(due, moved, self.ada_p))
+        self._ada_sum.assign(ops.where(due, 0.0, self._ada_sum))
+        self._ada_count.assign(ops.where(due, 0.0, self._ada_count))
+        return {"ada_p": ops.convert_to_tensor(self.ada_p), "ada_r": r_t}
 
     def g_step(self, real, labels=None):
         """One generator update on fresh latents (and labels drawn by
@@ -325,6 +379,19 @@ class GAN(GenerativeModel):
         if self.ema_decay is not None:
             self.update_ema()
         return self._logs(values)
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        if self.ada_target:  # ADA's state resumes with everything else
+            for v in (self.ada_p, self._ada_sum, self._ada_count):
+                store[v.name] = keras.ops.convert_to_numpy(v)
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        if self.ada_target:
+            for v in (self.ada_p, self._ada_sum, self._ada_count):
+                if v.name in store.keys():
+                    v.assign(store[v.name][...])
 
     def update_ema(self):
         """ema <- d * ema + (1 - d) * weights, batch-norm statistics too.

@@ -153,7 +153,8 @@ def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
             ema_decay=cfg.ema_decay or None, instance_noise=cfg.instance_noise,
             label_smoothing=cfg.label_smoothing, label_noise=cfg.label_noise,
             anneal_steps=cfg.anneal_steps, augment=cfg.augment or None, r1=cfg.r1, r2=cfg.r2,
-            reg_every=cfg.reg_every)
+            reg_every=cfg.reg_every, ada_target=cfg.ada_target, ada_interval=cfg.ada_interval,
+            ada_kimg=cfg.ada_kimg)
     except ValueError as e:
         if isinstance(e, UserError):
             raise
@@ -188,7 +189,8 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     distribute.check_global_batch(cfg.batch_size, strategy.num_replicas_in_sync)
     distribute.check_jit_compile(cfg.jit_compile, strategy.num_replicas_in_sync)
     # The source is opened (decoded) once; every pipeline of the run reads it.
-    source, info = load_dataset(cfg.dataset, image_size=cfg.image_size, seed=cfg.seed)
+    source, info = load_dataset(cfg.dataset, image_size=cfg.image_size, seed=cfg.seed,
+                                background=cfg.background)
     examples = cache(lambda n: first_examples(source, n))
     # e.g. k-means (a few seconds) of the clustered variant: --clusters may not fit.
     plan = variant.prepare_data(info, examples, clusters=cfg.clusters, seed=cfg.seed)

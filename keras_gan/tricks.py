@@ -13,6 +13,12 @@
   augmentation on real and fake images, in the discriminator AND generator
   updates, so D cannot memorise a small data set and G is not pushed to
   produce augmented images.
+- ADA (Karras et al. 2020, "Training generative adversarial networks with
+  limited data"): the same augmentations, each applied to an image with
+  probability p, and p driven by an overfitting heuristic: r_t = E[sign(D(x))]
+  over real images rises toward 1 as D memorises them; p goes up while r_t is
+  above a target (0.6) and down while below (`ada_adjust`). Augmenting with
+  p < 0.8 or so does not leak into what G makes (their Figure 3).
 
 `GAN` applies them (its `perturb` hook and `discriminator_loss`); the
 schedule is `anneal`. Spectral normalization is a network option
@@ -102,6 +108,32 @@ def diff_augment(x, policy, seed):
     for name in names:
         x = fns[name](x, seed)
     return x
+
+
+def ada_augment(x, policy, p, seed):
+    """Each augmentation of `policy`, in order, applied to each image with
+    probability `p` (a scalar tensor): ADA's stochastic pipeline on the
+    DiffAugment operations. Differentiable in x, like them."""
+    names = parse_augment(policy)
+    if names and len(x.shape) != 4:
+        raise ValueError(f"ADA needs images (B, H, W, C), got shape {tuple(x.shape)}")
+    fns = {"color": augment_color, "translation": augment_translation,
+           "cutout": augment_cutout}
+    p = ops.cast(p, "float32")
+    for name in names:
+        chosen = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=seed) < p
+        x = ops.where(chosen, fns[name](x, seed), x)
+    return x
+
+
+def ada_adjust(p, r_t, target: float, images: int, kimg: float):
+    """ADA's update of the augmentation probability: p + sign(r_t - target)
+    * images / (kimg * 1000), clipped to [0, 1]. `images` real images were
+    seen since the last adjustment; `kimg` thousand images move p by 1
+    (StyleGAN2-ADA: 500; smaller suits short CPU runs)."""
+    step = ops.sign(ops.cast(r_t, "float32") - target) * (
+        ops.cast(images, "float32") / (kimg * 1000.0))
+    return ops.clip(ops.cast(p, "float32") + step, 0.0, 1.0)
 
 
 def smoothing_amounts(batch, label_smoothing, label_noise, seed):

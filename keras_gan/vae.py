@@ -27,9 +27,14 @@ from keras import layers, ops
 from keras_gan.base import GenerativeModel, check_networks
 from keras_gan.networks import (
     _check_image_shape,
+    _down_block,
+    _resnet_stages,
     build_dcgan_generator,
     build_mlp_generator,
+    build_resnet_generator,
     dcgan_upsamplings,
+    resnet_filters,
+    resolve_arch,
 )
 from keras_gan.variant import Option, Variant
 
@@ -88,20 +93,21 @@ def build_encoder(sample_shape, latent_dim: int, width: int, arch: str = "auto",
     """sample -> (z_mean, z_log_var), each float32 (latent_dim,).
 
     The body is the matching discriminator's (`keras_gan.networks`): strided
-    convolutions and LeakyReLU for images ("dcgan"), Dense and LeakyReLU for
-    "mlp"; two Dense heads replace its logit.
+    convolutions and LeakyReLU for images ("dcgan"), down-sampling residual
+    blocks and global sum pooling ("resnet", without spectral norm), Dense
+    and LeakyReLU for "mlp"; two Dense heads replace its logit.
 
     Args:
         sample_shape: (H, W, C) images or (D,) vectors.
         latent_dim: size of z.
-        width: filters of the first stage (each later one doubles), or the
-            units of each hidden Dense layer for "mlp".
-        arch: "dcgan", "mlp" or "auto" (DCGAN for images, MLP otherwise).
+        width: filters of the first stage (each later one doubles; half of
+            it for "resnet", as its discriminator), or the units of each
+            hidden Dense layer for "mlp".
+        arch: "dcgan", "resnet", "mlp" or "auto" (`resolve_arch`'s choice).
         depth: hidden Dense layers of the "mlp" body.
     """
     sample_shape = tuple(int(s) for s in sample_shape)
-    if arch == "auto":
-        arch = "dcgan" if len(sample_shape) == 3 else "mlp"
+    arch = resolve_arch(arch, sample_shape)
     x = inputs = keras.Input(sample_shape, name="images")
     if arch == "dcgan":
         h, _, _ = _check_image_shape(sample_shape)
@@ -111,13 +117,21 @@ def build_encoder(sample_shape, latent_dim: int, width: int, arch: str = "auto",
             x = layers.LeakyReLU(0.2)(x)
             filters *= 2
         x = layers.Flatten()(x)
+    elif arch == "resnet":
+        _, _, n, seed = _resnet_stages(sample_shape)
+        for i in range(n):
+            x = _down_block(x, resnet_filters(width) * 2**i, False, first=i == 0,
+                            name=f"down{i + 1}")
+        x = layers.ReLU()(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Rescaling(float(seed * seed), name="global_sum")(x)
     elif arch == "mlp":
         x = layers.Flatten()(x)
         for _ in range(depth):
             x = layers.Dense(width)(x)
             x = layers.LeakyReLU(0.2)(x)
     else:
-        raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")
+        raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan, resnet or mlp")
     # float32 heads: exp(log_var) and the KL overflow or lose precision in float16.
     z_mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var")(x)
@@ -242,20 +256,23 @@ def build_vae(arch: str, latent_dim: int, sample_shape, width: int, depth: int =
 
     The decoder is `keras_gan.networks`' generator of `arch` (so it keeps the
     generator contract), the encoder `build_encoder`'s of the same arch.
-    `arch="auto"` picks the MLP for vectors (2D points) and DCGAN for images.
+    `arch="auto"` picks as the GANs do (`keras_gan.networks.resolve_arch`).
     """
     sample_shape = tuple(int(s) for s in sample_shape)
-    if arch == "auto":
-        arch = "dcgan" if len(sample_shape) == 3 else "mlp"
+    arch = resolve_arch(arch, sample_shape)
     if arch == "dcgan":
         if len(sample_shape) != 3:
             raise ValueError(f"arch 'dcgan' needs images (H, W, C), got {sample_shape}; "
                              "use arch 'mlp' for vectors")
         generator = build_dcgan_generator(latent_dim, sample_shape, width)
+    elif arch == "resnet":
+        if len(sample_shape) != 3:
+            raise ValueError(f"arch 'resnet' needs images (H, W, C), got {sample_shape}")
+        generator = build_resnet_generator(latent_dim, sample_shape, width)
     elif arch == "mlp":
         generator = build_mlp_generator(latent_dim, sample_shape, width, depth)
     else:
-        raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan or mlp")
+        raise ValueError(f"unknown arch {arch!r}; choose auto, dcgan, resnet or mlp")
     encoder = build_encoder(sample_shape, latent_dim, width, arch, depth)
     return VAE(encoder, generator, latent_dim=latent_dim, seed=seed, beta=beta, sigma=sigma)
 

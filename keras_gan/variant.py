@@ -149,8 +149,11 @@ class Variant:
         discriminator for what the class feeds it, e.g. PacGAN's packs) and
         `cls` around them. `model_kwargs` are `GAN` arguments (seed, loss,
         d_steps, tricks)."""
-        from keras_gan.networks import build_networks
+        from keras_gan.networks import build_networks, resolve_arch
 
+        # Resolved on the samples, not on D's input: PacGAN's packs of grey
+        # images have several channels and must not turn "auto" into resnet.
+        arch = resolve_arch(arch, sample_shape)
         generator, discriminator = build_networks(arch, latent_dim, sample_shape, width, depth,
                                                   plan.num_classes,
                                                   spectral_norm=spectral_norm)

@@ -26,8 +26,9 @@ TOY_RING = REPO / "saved_models" / "toy-ring"
      "keras-gan train: error: label_smoothing + label_noise must be < 1, got 0.5 + 0.5"),
     (["--precision", "fp8"], "keras-gan train: error: argument --precision: invalid choice: "
                              "'fp8' (choose from 'float32', 'mixed_float16', 'mixed_bfloat16')"),
-    (["--arch", "resnet"], "keras-gan train: error: argument --arch: invalid choice: "
-                           "'resnet' (choose from 'auto', 'dcgan', 'tutorial', 'mlp')"),
+    (["--arch", "resnet50"], "keras-gan train: error: argument --arch: invalid choice: "
+                             "'resnet50' (choose from 'auto', 'dcgan', 'resnet', 'tutorial', "
+                             "'mlp')"),
 ])
 def test_bad_flag_values(capsys, argv, line):
     """Ours are the one line on stderr; argparse's own errors print their usage

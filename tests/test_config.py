@@ -50,7 +50,7 @@ def test_yaml_accepts_both_spellings_and_rejects_unknown(tmp_path):
     with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(path)
     assert str(e.value).startswith(f"{tmp_path}/c.yaml: unknown option(s) batch_sise; known "
-                                   "options are: anneal_steps, arch, ")
+                                   "options are: ada_interval, ada_kimg, ")
     path.write_text("- a list\n")
     with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(path)
@@ -61,3 +61,23 @@ def test_yaml_accepts_both_spellings_and_rejects_unknown(tmp_path):
     with pytest.raises(ConfigError) as e:
         TrainConfig.from_yaml(tmp_path / "missing.yaml")
     assert str(e.value) == f"config file not found: {tmp_path}/missing.yaml"
+
+
+def test_background_option():
+    """--background: what transparent images are composited onto; one clear line if bad."""
+    import argparse
+
+    from keras_gan.cli import add_config_flags
+
+    assert TrainConfig().background == "white"
+    for good in ("black", "WHITE", "#ff0000", "#A0b1C2"):
+        assert TrainConfig(background=good).background == good
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(background="blue")
+    assert str(e.value) == "background must be 'white', 'black' or '#RRGGBB', got 'blue'"
+    with pytest.raises(ConfigError, match=re.escape("background must be 'white', 'black' or "
+                                                    "'#RRGGBB', got '#fff'")):
+        TrainConfig.from_dict({"background": "#fff"})
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser)
+    assert parser.parse_args(["--background", "#102030"]).background == "#102030"

@@ -160,7 +160,8 @@ def test_folder_with_a_colour_image_is_all_rgb(tmp_path):
     assert_images(np.stack(xs), (5, 6, 6, 3))
     np.testing.assert_allclose(xs[0][0, 0], [-1, -1, -1])  # grey -> RGB
     np.testing.assert_allclose(xs[1][0, 0], [1, -1, -1])
-    np.testing.assert_allclose(xs[2][0, 0], [-1, 1, -1])  # alpha dropped
+    # Half-transparent green on the default white: R and B round(127 * 255 / 255).
+    np.testing.assert_allclose(xs[2][0, 0], [127 / 127.5 - 1, 1, 127 / 127.5 - 1], atol=1e-6)
     assert {int(y) for _, y in ds} == {-1}
 
 
@@ -262,11 +263,11 @@ def test_npz_errors(tmp_path):
     def written(name, **arrays):
         return message(write_npz(tmp_path / name, **arrays))
 
-    accepted = ("accepted are (N, H, W) or (N, H, W, C) with C in {1, 3} for images, and "
-                "(N, D) for points.")
+    accepted = ("accepted are (N, H, W) or (N, H, W, C) with C in {1, 3, 4} (4: RGBA) for "
+                "images, and (N, D) for points.")
     assert written("shape.npz", x=np.zeros((2, 3, 4, 4, 1))) == (
         f"npz:{tmp_path}/shape.npz: x has shape (2, 3, 4, 4, 1); accepted are (N, H, W) or "
-        "(N, H, W, C) with C in {1, 3} for images, and (N, D) for points.")
+        "(N, H, W, C) with C in {1, 3, 4} (4: RGBA) for images, and (N, D) for points.")
     assert written("c2.npz", x=np.zeros((2, 4, 4, 2))) == (
         f"npz:{tmp_path}/c2.npz: x has shape (2, 4, 4, 2); " + accepted)
     assert written("flat.npz", x=np.zeros(5)) == (
@@ -288,6 +289,123 @@ def test_npz_errors(tmp_path):
     assert message(f"npz:{tmp_path}/junk.npz") == (
         f"Could not read npz file '{tmp_path}/junk.npz': it is not a zip of .npy arrays; "
         "write one with np.savez(path, x=x[, y=y]).")
+
+
+# Transparency: RGBA composited onto the background.
+
+EMOJI_FILE = ROOT.parent / "shared" / "data" / "emoji64.npz"
+COLOUR = (40, 200, 90)  # the known colour of the transparent test images
+BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "#ff0000": (255, 0, 0)}
+
+
+def rgba_images():
+    """(3, 2, 3, 4) uint8: three images of COLOUR; in each, column 0 has alpha 0,
+    column 1 alpha 128 and column 2 alpha 255."""
+    x = np.zeros((3, 2, 3, 4), np.uint8)
+    x[..., :3] = COLOUR
+    x[..., 3] = [0, 128, 255]
+    return x
+
+
+def composited(background):
+    """What every image of `rgba_images` must become in [-1, 1], per column."""
+    bg = np.array(BACKGROUNDS[background], np.float64)
+    c = np.array(COLOUR, np.float64)
+    half = np.round((128 * c + 127 * bg) / 255)  # alpha 128, rounded to uint8
+    return np.stack([bg, half, c]) / 127.5 - 1
+
+
+@pytest.mark.parametrize("background", list(BACKGROUNDS))
+def test_folder_of_transparent_pngs_is_composited(tmp_path, background):
+    for i, image in enumerate(rgba_images()):
+        Image.fromarray(image, "RGBA").save(tmp_path / f"{i}.png")
+    ds, info = load_dataset(f"folder:{tmp_path}", background=background)
+    assert info.shape == (2, 3, 3)
+    x = np.stack([a for a, _ in ds.as_numpy_iterator()])
+    assert_images(x, (3, 2, 3, 3))
+    np.testing.assert_allclose(x, np.broadcast_to(composited(background), x.shape), atol=1e-6)
+
+
+@pytest.mark.parametrize("background", list(BACKGROUNDS))
+def test_rgba_npz_is_composited(tmp_path, background):
+    source = write_npz(tmp_path / "rgba.npz", x=rgba_images(), y=np.array([0, 1, 1]))
+    ds, info = make_dataset(source, 3, shuffle=False, with_labels=True, background=background)
+    assert info == DataInfo(source, "image", (2, 3, 3), 3, 2)
+    x, y = first_batch(ds)
+    assert_images(x, (3, 2, 3, 3))
+    np.testing.assert_allclose(x.numpy(), np.broadcast_to(composited(background), x.shape),
+                               atol=1e-6)
+    np.testing.assert_array_equal(y.numpy(), [0, 1, 1])
+    # Float RGBA in [0, 1] composites in float, without rounding.
+    unit = rgba_images() / 255.0
+    ds, _ = load_dataset(write_npz(tmp_path / "unit.npz", x=unit), background=background)
+    a = unit[0, :, :, 3:]
+    bg = np.array(BACKGROUNDS[background]) / 255
+    want = (a * unit[0, :, :, :3] + (1 - a) * bg) * 2 - 1
+    np.testing.assert_allclose(next(iter(ds))[0].numpy(), want, atol=1e-6)
+
+
+def test_transparent_grey_pngs_stay_grey(tmp_path):
+    """LA images stay one channel on a grey background, turn RGB on a colour one;
+    a palette image with a transparent index is composited too."""
+    for i, alpha in enumerate((0, 128, 255)):
+        Image.new("LA", (4, 4), (60, alpha)).save(tmp_path / f"{i}.png")
+    ds, info = load_dataset(f"folder:{tmp_path}", background="black")
+    assert info.shape == (4, 4, 1)
+    x = np.stack([a[0, 0] for a, _ in ds.as_numpy_iterator()])
+    np.testing.assert_allclose(x[:, 0], np.array([0, 30, 60]) / 127.5 - 1, atol=1e-6)
+    _, info = load_dataset(f"folder:{tmp_path}", background="#ff0000")
+    assert info.shape == (4, 4, 3)
+    palette = Image.new("P", (4, 4), 1)
+    palette.putpalette([0, 0, 0, 200, 10, 10] + [0] * 762)
+    palette.save(tmp_path / "3.png", transparency=1)
+    ds, info = load_dataset(f"folder:{tmp_path}")
+    assert info.shape == (4, 4, 3)
+    last = [a for a, _ in ds.as_numpy_iterator()][-1]
+    np.testing.assert_allclose(last[0, 0], [1, 1, 1])  # fully transparent -> white
+
+
+def test_bad_background_is_refused(tmp_path):
+    source = write_npz(tmp_path / "rgba.npz", x=rgba_images())
+    for bad in ("blue", "#fff", "ff0000", "#gg0000", ""):
+        with pytest.raises(DataError) as e:
+            load_dataset(source, background=bad)
+        assert str(e.value) == f"background must be 'white', 'black' or '#RRGGBB', got {bad!r}."
+    with pytest.raises(DataError) as e:
+        make_dataset(source, 4, background="blue")
+    assert str(e.value) == "background must be 'white', 'black' or '#RRGGBB', got 'blue'."
+    with pytest.raises(DataError, match="background must be"):
+        make_dataset("mnist-sample", 4, background=(0, 0, 256))
+    assert load_dataset(source, background=(255, 0, 0))[1].shape == (2, 3, 3)
+
+
+def test_npz_class_names_are_read(tmp_path):
+    x = np.zeros((4, 2, 2), np.uint8)
+    source = write_npz(tmp_path / "n.npz", x=x, y=np.array([0, 1, 1, 0], np.uint8),
+                       class_names=np.array(["cat", "dog", "eel"]), name=np.array(list("abcd")))
+    _, info = load_dataset(source)
+    assert (info.num_classes, info.class_names) == (3, ("cat", "dog", "eel"))
+    source = write_npz(tmp_path / "few.npz", x=x, y=np.array([0, 1, 2, 0]),
+                       class_names=np.array(["cat", "dog"]))
+    with pytest.raises(DataError, match="class_names has 2 names but the labels go up to 2"):
+        load_dataset(source)
+    _, info = load_dataset(write_npz(tmp_path / "nolabels.npz", x=x,
+                                     class_names=np.array(["cat"])))
+    assert (info.num_classes, info.class_names) == (None, None)
+
+
+@pytest.mark.skipif(not EMOJI_FILE.exists(),
+                    reason=f"the shared emoji data set {EMOJI_FILE} is not on this machine")
+def test_emoji64_loads_as_rgb_on_white(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    ds, info = load_dataset("npz:../shared/data/emoji64.npz")
+    assert info.shape == (64, 64, 3) and info.num_examples == 7572
+    assert info.num_classes == 10 and len(info.class_names) == 10
+    assert info.class_names[0] == "Activities" and info.class_names[6] == "People & Body"
+    x = np.stack([a for a, _ in ds.take(50).as_numpy_iterator()])
+    assert_images(x, (50, 64, 64, 3))
+    corners = x[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+    np.testing.assert_array_equal(corners, 1.0)  # transparent corners -> white
 
 
 # The pipeline.

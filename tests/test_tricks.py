@@ -206,3 +206,87 @@ def test_every_variant_trains_with_the_tricks_on(name):
                       verbose=0).history
     for key in spec.cls.metric_names:
         assert np.isfinite(history[key]).all(), key
+
+
+# -- ADA (Karras et al. 2020) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("p, r_t, images, kimg, expected", [
+    (0.5, 0.9, 256, 0.512, 1.0),    # step +0.5, clipped at 1
+    (0.5, 0.3, 256, 0.512, 0.0),    # step -0.5, clipped at 0
+    (0.5, 0.6, 256, 0.512, 0.5),    # r_t at the target: p stays
+    (0.2, 0.7, 64, 1.0, 0.264),     # +64 / 1000
+    (0.2, 0.1, 64, 1.0, 0.136),     # -64 / 1000
+])
+def test_ada_adjust_by_hand(p, r_t, images, kimg, expected):
+    got = float(tricks.ada_adjust(p, r_t, 0.6, images, kimg))
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_ada_augment_applies_each_op_with_probability_p():
+    x = np.random.default_rng(0).uniform(-1, 1, (2000, 8, 8, 1)).astype("float32")
+    seed = keras.random.SeedGenerator(0)
+    never = np.asarray(tricks.ada_augment(x, "translation,cutout", 0.0, seed))
+    np.testing.assert_array_equal(never, x)
+    changed = np.asarray(tricks.ada_augment(x, "cutout", 1.0, seed)) != x
+    assert changed.reshape(len(x), -1).any(axis=1).all()  # every image cut
+    half = np.asarray(tricks.ada_augment(x, "cutout", 0.5, seed)) != x
+    assert 0.45 < half.reshape(len(x), -1).any(axis=1).mean() < 0.55
+
+
+def _ada_gan(target=0.6):
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("dcgan", 16, (28, 28, 1), 8)
+    gan = build_gan("nsgan", g, d, seed=0, ada_target=target, ada_interval=2, ada_kimg=0.05)
+    gan.compile(keras.optimizers.Adam(2e-3), keras.optimizers.Adam(2e-4))
+    return gan
+
+
+def test_ada_p_rises_when_the_discriminator_overfits_a_tiny_real_set():
+    gan = _ada_gan()
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(8).repeat()
+    history = gan.fit(ds, steps_per_epoch=10, epochs=3, verbose=0).history
+    # D tells 16 memorised images from fakes: r_t above the target, p up.
+    assert max(history["ada_r"]) > 0.6
+    assert float(gan.ada_p.numpy()) > 0.3 and history["ada_p"][-1] > 0
+    assert {"ada_p", "ada_r"} <= set(gan.metric_names)
+    # With no such overfitting signal (r_t held below the target), p stays at 0.
+    quiet = _ada_gan()
+    for _ in range(4):
+        quiet.ada_observe(tf.constant(-np.ones((8, 1), "float32")))
+    assert float(quiet.ada_p.numpy()) == 0.0
+
+
+def test_ada_state_is_checkpointed_and_resumed(tmp_path):
+    from keras_gan.train import train
+
+    class FirstP(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.p = float(self.model.ada_p.numpy())
+
+    cfg = TrainConfig(width=4, latent_dim=8, batch_size=8, steps_per_epoch=3, epochs=1,
+                      clusters=4, ada_target=0.3, ada_interval=1, ada_kimg=0.02, verbose=0,
+                      tensorboard=False, fd_every=0, out=str(tmp_path / "ada"))
+    first = train(cfg)
+    p = float(first.model.ada_p.numpy())
+    assert p > 0
+    again = FirstP()
+    train(cfg.replace(resume=True, epochs=2), callbacks=[again])
+    assert again.p == p  # the resumed run starts from the saved p
+    header = (tmp_path / "ada" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"ada_p", "ada_r"} <= set(header)
+
+
+def test_bad_ada_settings_are_refused():
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(ada_target=1.0)
+    assert str(e.value) == "ada_target must be in [0, 1) (0: off), got 1.0"
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(ada_interval=0)
+    assert str(e.value) == "ada_interval must be >= 1, got 0"
+    g, d = build_networks("mlp", 4, (2,), 8)
+    with pytest.raises(ValueError) as e:
+        build_gan("nsgan", g, d, ada_target=0.6)
+    assert str(e.value) == ("--ada-target needs image data; the generator makes samples of "
+                            "shape (2,)")
