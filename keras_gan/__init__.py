@@ -20,6 +20,7 @@ _EXPORTS = {
     "get_gan": "keras_gan.gans",
     "list_gans": "keras_gan.gans",
     "register_gan": "keras_gan.gans",
+    "configure": "keras_gan.gans",
     # Legacy: the layer in the generator.keras of older clustered runs (new
     # ones use Keras's own operations): touching it (or importing
     # keras_gan.clusters) registers it for keras.saving.load_model.
