@@ -165,7 +165,8 @@ def config_for(variant: str, dataset: str, seed: int, baseline_steps: int, out: 
     else:
         cfg = TrainConfig(dataset=dataset, gan=name, seed=seed, out=out,
                           **{**BASELINE, "steps_per_epoch": baseline_steps}, **BASELINE_IO)
-    return cfg.replace(**overrides)
+    # Through from_dict: a mistyped field is named, not a dataclass TypeError.
+    return TrainConfig.from_dict({**cfg.to_dict(), **overrides}, source=variant)
 
 
 def cpu_seconds() -> float:

@@ -192,15 +192,11 @@ class TrainConfig:
                          self.anneal_steps, self.augment)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        for name in ("r1", "r2"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         try:
+            check_penalties(self.r1, self.r2, self.reg_every)
             check_ada(self.ada_target, self.ada_interval, self.ada_kimg)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        if self.reg_every < 1:
-            raise ConfigError(f"reg_every must be >= 1, got {self.reg_every}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         for name in ("d_lr", "g_lr"):
@@ -281,6 +277,15 @@ def check_tricks(instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, annea
         return parse_augment(augment)
     except ValueError as e:
         raise ValueError(f"augment: {e}") from None
+
+
+def check_penalties(r1: float, r2: float, reg_every: int) -> None:
+    """R1 / R2 settings (`TrainConfig` and `GAN` both call it)."""
+    for name, value in (("r1", r1), ("r2", r2)):
+        if not float(value) >= 0.0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    if int(reg_every) < 1:
+        raise ValueError(f"reg_every must be >= 1, got {reg_every}")
 
 
 def check_ada(target: float, interval: int, kimg: float) -> None:

@@ -28,7 +28,7 @@ from keras import ops
 
 from keras_gan import tricks
 from keras_gan.base import GenerativeModel, check_networks
-from keras_gan.config import check_ada, check_tricks
+from keras_gan.config import check_ada, check_penalties, check_tricks
 from keras_gan.distribute import mean_over_replicas
 from keras_gan.losses import LOSSES, get_loss
 from keras_gan.penalties import zero_centered_penalty
@@ -114,11 +114,7 @@ class GAN(GenerativeModel):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         self._set_tricks(instance_noise, label_smoothing, label_noise, anneal_steps, augment)
-        for name, value in (("r1", r1), ("r2", r2)):
-            if not float(value) >= 0.0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
-        if int(reg_every) < 1:
-            raise ValueError(f"reg_every must be >= 1, got {reg_every}")
+        check_penalties(r1, r2, reg_every)
         self.r1, self.r2, self.reg_every = float(r1), float(r2), int(reg_every)
         self._set_ada(ada_target, ada_interval, ada_kimg)
         # Per instance: the names this model logs (R1 / R2, ADA only when on).
