@@ -286,7 +286,8 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
               "raise --epochs to train further")
 
     latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
-    classes = _sampler_classes(variant.sampler(model))
+    sampler = variant.sampler(model)  # what the grids and the FD sample from
+    classes = _sampler_classes(sampler)
     if classes:  # the grid's rows cycle through the classes
         latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % classes]
     centres = None
@@ -304,7 +305,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
             Checkpoint(checkpoints, cfg.checkpoint_every),
             SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres),
             # before the loggers: it adds to their logs
-            *_fd_callback(cfg, info, variant.sampler(model), examples),
+            *_fd_callback(cfg, info, sampler, examples),
             MetricsCSV(run_dir / rf.METRICS_FILE),
         ] if chief else []),
         *extra_callbacks,
