@@ -269,11 +269,29 @@ def shipped_list() -> str:
         rows.append(f"| `{name}/` | `{m['preset']}`, seed 0: {m['modes']}/{m['num_modes']} "
                     f"modes, {100 * m['high_quality']:.1f}% high quality, reverse KL "
                     f"{m['reverse_kl']:.4f} | `{m['command']}` |")
+    if (SAVED / "emoji-32" / "model.json").exists():
+        card = _card("emoji-32")
+        m = card["metrics"]
+        ref = m["reference"]
+        rows.append(
+            f"| `emoji-32/` | `presets/emoji-32.yaml` (residual networks, `--gan clustered`) "
+            f"on the 7,572 emoji of emoji64.npz at 32x32, {card['steps']:,} steps in "
+            f"{card['train_seconds']:.0f} s: emoji FD {m['fd']:.2f}, precision "
+            f"{m['precision']:.2f}, recall {m['recall']:.2f} (real halves {ref['fd']:.2f}, "
+            f"{ref['precision']:.2f}, {ref['recall']:.2f}); Twemoji (CC-BY 4.0) and Noto "
+            f"Emoji (Apache 2.0) images, attribution on its card | `{m['command']}` |")
     clf = _json(SAVED / "digit-classifier" / "model.json")
     rows.append("| `digit-classifier/` | CNN digit classifier, the feature extractor of the "
                 f"digit FD / score: {100 * clf['held_out_accuracy']:.2f}% on "
                 f"{clf['held_out_rows']:,} held-out digits; its card holds the real-data "
                 f"references | `{clf['command']}` |")
+    emo = _json(SAVED / "emoji-classifier" / "model.json")
+    acc = emo["held_out_accuracy"]
+    rows.append("| `emoji-classifier/` | CNN emoji classifier (10 categories x 2 art styles), "
+                f"the feature extractor of the emoji FD / score: {100 * acc['64px']:.1f}% at "
+                f"64 px and {100 * acc['32px']:.1f}% at 32 px on {emo['held_out_rows']:,} "
+                "images of held-out emoji (chance 5%); its card holds the real-data references "
+                f"| `{emo['command']}` |")
     return "\n".join(rows)
 
 

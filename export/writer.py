@@ -44,7 +44,7 @@ ONNX_FILE = "generator.onnx"
 ONNX_FP16_FILE = "generator_fp16.onnx"
 # What the caller knows of the generator's training, for the card (`write_generator`).
 CARD_FIELDS = ("name", "class_names", "gan", "dataset", "steps", "train_seconds",
-               "training_config", "metrics")
+               "training_config", "metrics", "attribution")
 GENERATOR_INPUTS = (["z"], ["z", "labels"])
 
 
@@ -269,7 +269,9 @@ def write_generator(generator: keras.Model, out_dir, fields: dict | None = None,
     `fields` holds what is known of its training, any of `CARD_FIELDS`:
     name (default: the folder's name), class_names (used when there are as
     many as the generator's classes), gan, dataset, steps, train_seconds,
-    training_config (a dict) and metrics (a dict). The shapes, classes and
+    training_config (a dict), metrics (a dict) and attribution (the
+    training data's credit and licences, which a model trained on
+    CC-BY images must carry). The shapes, classes and
     files on the card come from the generator itself.
     """
     fields = dict(fields or {})
@@ -304,6 +306,7 @@ def write_generator(generator: keras.Model, out_dir, fields: dict | None = None,
         "train_seconds": fields.get("train_seconds"),
         "training_config": fields.get("training_config") or None,
         "metrics": dict(fields.get("metrics") or {}),
+        **({"attribution": fields["attribution"]} if fields.get("attribution") else {}),
         "files": {"keras": KERAS_FILE, "saved_model": SAVED_MODEL_DIR, "onnx": ONNX_FILE},
     }
     generator.save(out / KERAS_FILE)

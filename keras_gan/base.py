@@ -142,10 +142,25 @@ class GenerativeModel(keras.Model):
         # the global batch (Keras's own losses do this too).
         return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def _apply(self, optimizer, tape, loss, variables) -> None:
-        """One update of `variables` down the gradient of `loss` (taped)."""
+    def _apply(self, optimizer, tape, loss, variables, norm: bool = False):
+        """One update of `variables` down the gradient of `loss` (taped).
+
+        With `norm`, returns the global L2 norm of the gradient of the
+        unscaled loss (this replica's: `loss` divided by the loss scale and
+        the replica scale), read before the update; else None. Off, the step
+        is exactly what it was: the norm is a few reductions, traced only
+        when asked for.
+        """
         grads = tape.gradient(loss, variables)
+        value = None
+        if norm:
+            scale = self._replica_scale()
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                scale = scale * keras.ops.cast(optimizer.dynamic_scale, "float32")
+            value = tf.linalg.global_norm(
+                [keras.ops.cast(g, "float32") for g in grads if g is not None]) / scale
         optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return value
 
     def _logs(self, values: dict) -> dict:
         """Feeds the trackers; returns their results shaped for Keras's

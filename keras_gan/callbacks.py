@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -17,10 +20,20 @@ from keras_gan.images import save_grid, save_scatter
 STATE_FILE = "state.json"
 CHECKPOINT_FILE = "ckpt.weights.h5"  # the weights of state files that name none (older runs)
 TMP_WEIGHTS = "ckpt-tmp.weights.h5"  # Keras insists on the .weights.h5 suffix
+WEIGHTS_PATTERN = re.compile(r"ckpt-(\d+)\.weights\.h5")  # `weights_name`'s, step in it
 
 
 class CheckpointError(UserError, RuntimeError):
     """A checkpoint cannot be read or written; the message names the file."""
+
+
+class CorruptState(CheckpointError):
+    """state.json does not parse; `path` and `reason` say which and why."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"checkpoint state {path} is corrupt ({reason}); "
+                         "delete the checkpoints folder to start over")
+        self.path, self.reason = path, reason
 
 
 def weights_name(step: int) -> str:
@@ -93,17 +106,24 @@ class Checkpoint(keras.callbacks.Callback):
     2. state.json, naming that file and its step, is written the same way:
        its rename is the commit, so the step it says is the step the named
        weights hold;
-    3. only then are older weights files removed.
+    3. only then are older weights files removed: the last `keep`
+       checkpoints stay (the one committed and the `keep` - 1 before it),
+       so that `restore_checkpoint` can fall back past a newest one that
+       turns out unreadable (a disk fault after the commit).
     A crash before 2 leaves the previous checkpoint in force, and stray
     files that this callback removes when training (re)starts:
     `restore_checkpoint` only reads, so that under multiworker only the
-    chief, which alone has this callback, writes the folder.
+    chief, which alone has this callback, writes the folder. While a
+    checkpoint is written the folder holds `keep` + 1 of them.
     """
 
-    def __init__(self, directory, every_steps: int):
+    def __init__(self, directory, every_steps: int, keep: int = 2):
         super().__init__()
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
         self.directory = Path(directory)
         self.every_steps = every_steps
+        self.keep = keep
         self._saved = None  # the step last committed by this callback
 
     def _step(self) -> int:
@@ -124,7 +144,10 @@ class Checkpoint(keras.callbacks.Callback):
                 _fsync(self.directory)  # the renames themselves
         except OSError as e:  # ENOSPC, EIO, a folder gone read-only
             tmp.unlink(missing_ok=True)
-            kept = _read_state(self.directory)
+            try:
+                kept = _read_state(self.directory)
+            except CorruptState:
+                kept = None
             if kept is None or kept[1].name != name:
                 (self.directory / name).unlink(missing_ok=True)  # written, never committed
             last = (f"the last complete checkpoint (step {kept[0]}) is kept"
@@ -132,14 +155,20 @@ class Checkpoint(keras.callbacks.Callback):
             raise CheckpointError(f"cannot write the checkpoint of step {step} to "
                                   f"{self.directory}: {_reason(e)}; {last}") from None
         self._saved = step
-        _remove_stale(self.directory, keep=name)
+        _remove_stale(self.directory, _kept(self.directory, (step, self.directory / name),
+                                            self.keep))
         return step
 
     def on_train_begin(self, logs=None):
         self._last = self._step()
         if self.directory.is_dir():  # what a crash mid-save left behind
-            state = _read_state(self.directory)
-            _remove_stale(self.directory, keep=state[1].name if state else "")
+            try:
+                state = _read_state(self.directory)
+            except CorruptState:  # resumed from the files (restore_checkpoint said so)
+                keep = {path.name for _, path in checkpoint_files(self.directory)}
+            else:
+                keep = _kept(self.directory, state, self.keep) if state else set()
+            _remove_stale(self.directory, keep)
 
     def on_train_batch_end(self, batch, logs=None):
         # With steps_per_execution > 1 this runs every Nth step: save when a
@@ -185,21 +214,31 @@ class MetricsCSV(keras.callbacks.Callback):
 
 
 class FrechetDistance(keras.callbacks.Callback):
-    """The digit FD of the generator every `every` epochs, added to the epoch
-    logs as `digit_fd` (and its cost as `fd_seconds`), so that `MetricsCSV`
-    and TensorBoard, placed after this callback, record it.
+    """The generator's FD in an evaluator's features every `every` epochs,
+    added to the epoch logs as `<extractor>_fd` (`digit_fd`, `emoji_fd`,
+    `inception_fd`: the name says what measured it) and its cost as
+    `fd_seconds`, so that `MetricsCSV` and TensorBoard, placed after this
+    callback, record it.
 
     The real features' statistics are computed once; each evaluation costs
-    `num_samples` generator and classifier forward passes. Epochs without an
+    `num_samples` generator and evaluator forward passes. Epochs without an
     evaluation log NaN, so the CSV keeps one set of columns.
+
+    Raises:
+        EvaluatorError: If the evaluator cannot score images like `real_images`.
     """
 
     def __init__(self, evaluator, real_images, num_samples: int = 2000, every: int = 1,
                  seed: int = 0, num_classes: int | None = None):
         super().__init__()
+        from keras_gan.evaluator import EvaluatorError
         from keras_gan.metrics import FeatureStats
 
+        problem = evaluator.fits(np.shape(real_images)[1:])
+        if problem:
+            raise EvaluatorError(f"FrechetDistance: {problem}.")
         self.evaluator = evaluator
+        self.key = f"{evaluator.name}_fd"
         self.real = FeatureStats()
         self.real.update(evaluator.features(real_images))
         self.num_samples, self.every, self.seed = num_samples, every, seed
@@ -212,7 +251,7 @@ class FrechetDistance(keras.callbacks.Callback):
         if logs is None:
             return
         if (epoch + 1) % self.every:
-            logs["digit_fd"] = logs["fd_seconds"] = float("nan")
+            logs[self.key] = logs["fd_seconds"] = float("nan")
             return
         start = time.time()
         generator = getattr(self.model, "sampling_generator", self.model.generator)
@@ -220,7 +259,7 @@ class FrechetDistance(keras.callbacks.Callback):
                            num_classes=self.num_classes, progress=False)
         stats = FeatureStats()
         stats.update(self.evaluator.features(fake))
-        logs["digit_fd"] = stats_frechet_distance(stats, self.real)
+        logs[self.key] = stats_frechet_distance(stats, self.real)
         logs["fd_seconds"] = time.time() - start
 
 
@@ -303,15 +342,37 @@ def _read_state(directory) -> tuple[int, Path] | None:
         values = json.loads(state.read_text())
         return int(values["step"]), Path(directory) / values.get("weights", CHECKPOINT_FILE)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"checkpoint state {state} is corrupt ({e}); "
-                              "delete the checkpoints folder to start over") from None
+        raise CorruptState(state, str(e)) from None
 
 
-def _remove_stale(directory: Path, keep: str) -> None:
-    """Removes what a crash mid-save can leave: temporary files and weights
-    no state.json names. Never touches the committed checkpoint `keep`."""
+def checkpoint_files(directory) -> list[tuple[int, Path]]:
+    """(step, path) of the weights files under a name of their own
+    (`weights_name`), newest first. Each is whole: it was written, flushed,
+    then renamed; state.json says which of them are committed."""
+    found = []
+    for path in Path(directory).glob("ckpt-*.weights.h5"):
+        match = WEIGHTS_PATTERN.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found, reverse=True)
+
+
+def _kept(directory, state: tuple[int, Path], keep: int) -> set[str]:
+    """The names of the checkpoints to keep: the committed one (`state`) and
+    the `keep` - 1 newest before it. A file newer than the commit was never
+    committed (a crash between the weights' rename and state.json's)."""
+    step, path = state
+    older = [p.name for s, p in checkpoint_files(directory) if s < step]
+    return {path.name, *older[:keep - 1]}
+
+
+def _remove_stale(directory: Path, keep) -> None:
+    """Removes what a crash mid-save can leave (temporary files, weights no
+    state.json commits) and checkpoints older than those to keep. Never
+    touches the names in `keep`."""
+    keep = {keep} if isinstance(keep, str) else set(keep)
     for f in list(directory.glob("ckpt*.weights.h5")) + list(directory.glob("*.tmp")):
-        if f.name != keep:
+        if f.name not in keep:
             f.unlink(missing_ok=True)
 
 
@@ -325,31 +386,173 @@ def read_checkpoint_step(directory) -> int | None:
                           "is missing; delete the checkpoints folder to start over")
 
 
-def restore_checkpoint(model: keras.Model, directory) -> int:
-    """Loads the last checkpoint into a compiled model; returns its step (0 if none).
-
-    Loads only the weights file state.json names (never a temporary or
-    uncommitted one), and checks that the restored optimizer's step is the
-    one state.json says. Reads only: `Checkpoint` tidies the folder.
-    """
-    directory = Path(directory)
+def list_checkpoints(directory) -> list[tuple[int, Path]]:
+    """(step, weights path) of the complete checkpoints in `directory`, newest
+    first: the one state.json commits, then the older ones kept. Raises
+    `CorruptState` if state.json does not parse."""
     state = _read_state(directory)
     if state is None:
-        return 0
-    expected, path = state
+        return []
+    return [state, *[(s, p) for s, p in checkpoint_files(directory) if s < state[0]]]
+
+
+def _first_line(e: BaseException) -> str:
+    """h5py's and Keras's texts span lines; the first says what went wrong
+    (with the next when it ends in a colon, as Keras's "... for object
+    <Adam object at 0x...>:" does), without memory addresses."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
+    text = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)[:300]
+
+
+def _load(model: keras.Model, path: Path, step: int) -> str | None:
+    """Loads checkpoint `path` of `step` into `model`: None if it loaded whole
+    and holds that step, else why not, in one line."""
+    if not path.exists():
+        return "the file is missing"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except Exception as e:  # h5py / Keras raise many types for a bad file
+            return f"{type(e).__name__}: {_first_line(e)}"
+    # Keras skips an optimizer whose variables do not match, with a warning
+    # only: the run would go on with fresh moments.
+    skipped = [str(w.message) for w in caught if str(w.message).startswith("Skipping variable")]
+    if skipped:
+        return f"Keras: {_first_line(Exception(skipped[0]))}"
+    held = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if held != step:
+        return f"it holds step {held}, not {step}"
+    return None
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def restore_checkpoint(model: keras.Model, directory) -> int:
+    """Loads the last good checkpoint into a compiled model; returns its step
+    (0 if there is none).
+
+    Tries the committed checkpoint (the weights file state.json names, never
+    a temporary or uncommitted one), then the older ones kept, newest first;
+    each must load whole and hold the step it was saved at. Each one passed
+    over is reported in one line on stderr, naming the one used; if none
+    loads, `CheckpointError` says why. A state.json that does not parse is
+    reported the same way, and the newest weights file that loads is used
+    (`CorruptState` if none does). Reads only: `Checkpoint` tidies the folder.
+    """
+    directory = Path(directory)
+    corrupt = None
     try:
-        model.load_weights(path)
-    except Exception as e:  # h5py / Keras raise many types for a bad file
-        # h5py's texts span lines; the first says what went wrong.
-        detail = (str(e).strip().splitlines() or [""])[0][:300]
+        candidates = list_checkpoints(directory)
+    except CorruptState as e:
+        candidates, corrupt = checkpoint_files(directory), e
+        if not candidates:
+            raise
+    failed = []
+    for step, path in candidates:
+        reason = _load(model, path, step)
+        if reason is None:
+            if corrupt is not None:
+                _warn(f"checkpoint state {corrupt.path} is corrupt ({corrupt.reason}); "
+                      f"resuming from the newest checkpoint that loads, {path.name} "
+                      f"(step {step})")
+            for bad_step, bad_path, why in failed:
+                _warn(f"cannot load checkpoint {bad_path} (step {bad_step}): {why}; "
+                      f"resuming from the previous good one, {path.name} (step {step})")
+            return step
+        failed.append((step, path, reason))
+    if corrupt is not None:  # and no weights file loads either
+        raise corrupt
+    if not failed:
+        return 0
+    step, path, reason = failed[0]
+    if len(failed) == 1:
         raise CheckpointError(
-            f"cannot load checkpoint {path}: {type(e).__name__}: {detail}. It does not "
-            "match this model (different config?) or is corrupt; move it away to "
-            "start over."
-        ) from None
-    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    if step != expected:
-        raise CheckpointError(f"checkpoint {path} holds step {step} but {STATE_FILE} says "
-                              f"{expected}: the folder was changed by hand; move it away "
-                              "to start over")
-    return step
+            f"cannot load checkpoint {path}: {reason}. It does not match this model "
+            "(different config?) or is corrupt; move it away to start over.")
+    older = "; ".join(f"{p.name}: {why}" for _, p, why in failed[1:])
+    which = "the older one" if len(failed) == 2 else f"any of the {len(failed) - 1} older ones"
+    raise CheckpointError(
+        f"cannot load checkpoint {path}: {reason}, nor {which} kept ({older}). They do not "
+        f"match this model (different config?) or are corrupt; move {directory} away to "
+        "start over.")
+
+
+class StepHistory(keras.callbacks.Callback):
+    """Records logged metrics per training step, not per epoch.
+
+    Keras hands `on_train_batch_end` the running mean of each metric since
+    the epoch began (the trackers are `keras.metrics.Mean`s), so the value of
+    the steps since the last call is recovered from two running means:
+    (n * m_n - n' * m_n') / (n - n'), n' the steps of the previous call. With
+    `steps_per_execution` > 1 one entry covers that many steps (their mean).
+
+    After `fit`: `steps` (the step count after each entry, from
+    `model.optimizer.iterations`: generator updates for a GAN) and
+    `history[name]`, a list of floats per recorded metric. Use it with
+    `GAN(grad_norms=True)` to see each update's gradient norm.
+
+    Args:
+        keys: the metric names to record (None: every logged one).
+    """
+
+    def __init__(self, keys=None):
+        super().__init__()
+        self.keys = None if keys is None else tuple(keys)
+        self.steps: list[int] = []
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seen, self._means = 0, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        n = batch + 1  # `batch` is the epoch's index of the last step run
+        done = n - self._seen
+        for name, value in (logs or {}).items():
+            if self.keys is not None and name not in self.keys:
+                continue
+            mean = float(keras.ops.convert_to_numpy(value))
+            before = self._means.get(name, 0.0)
+            self.history.setdefault(name, []).append(
+                (n * mean - self._seen * before) / done)
+            self._means[name] = mean
+        self._seen = n
+        self.steps.append(int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+
+
+class SampleSnapshots(keras.callbacks.Callback):
+    """Keeps what the sampling generator makes from fixed latents at chosen
+    steps, in memory: `samples[step]` (numpy), for figures of training over
+    time (sample grids, animations).
+
+    A step is `model.optimizer.iterations` (generator updates), checked at
+    each batch end, so with `steps_per_execution` N only multiples of N
+    are seen; `at_steps` should be. Step 0 (before training) is taken at
+    `on_train_begin` if asked for.
+
+    Args:
+        latents: z (N, latent_dim), or [z, labels] for conditional models.
+        at_steps: the steps to keep.
+    """
+
+    def __init__(self, latents, at_steps):
+        super().__init__()
+        self.latents = latents
+        self.at_steps = frozenset(int(s) for s in at_steps)
+        self.samples: dict[int, np.ndarray] = {}
+
+    def _take(self):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if step in self.at_steps and step not in self.samples:
+            generator = getattr(self.model, "sampling_generator", self.model.generator)
+            self.samples[step] = keras.ops.convert_to_numpy(
+                generator(self.latents, training=False))
+
+    def on_train_begin(self, logs=None):
+        self._take()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._take()

@@ -18,7 +18,13 @@ import os
 import sys
 from pathlib import Path
 
-from keras_gan.config import SOURCES_HELP, TrainConfig, default_run_dir, read_yaml
+from keras_gan.config import (
+    EVALUATORS,
+    SOURCES_HELP,
+    TrainConfig,
+    default_run_dir,
+    read_yaml,
+)
 from keras_gan.errors import UserError
 
 
@@ -89,7 +95,9 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
             values.get("gan", defaults.gan), values.get("dataset", defaults.dataset)))
         saved = read_config(run_dir)
         if saved is not None:
-            values = {**saved, **values}
+            # The run goes on where it was found: a moved or copied folder's
+            # config.json still names where it was trained.
+            values = {**saved, **values, "out": values.get("out") or str(run_dir)}
     # The variant's recipe and options (imports the registry: TensorFlow).
     from keras_gan.gans import configure
 
@@ -194,8 +202,12 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the latents (default: 0)")
     parser.add_argument("--real", metavar="SOURCE",
                         help="reference data source (default: the model's training data)")
+    parser.add_argument("--evaluator", default="auto", choices=EVALUATORS,
+                        help="feature extractor: auto (the one trained on the model's data: "
+                             "digit for MNIST, emoji for emoji64), digit, emoji, inception "
+                             "(default: auto)")
     parser.add_argument("--classifier", metavar="PATH",
-                        help="digit classifier .keras (default: the shipped one)")
+                        help="the digit or emoji classifier's .keras (default: the shipped one)")
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -207,7 +219,7 @@ def _eval(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (
         source / "eval" if source.is_dir() else source.parent / "eval")
     result = evaluate(source, num_samples=args.num_samples, seed=args.seed, real=args.real,
-                      classifier=args.classifier)
+                      classifier=args.classifier, evaluator=args.evaluator)
     write_report(result, out, run_dir=source if source.is_dir() else None)
     print((out / "report.md").read_text().split("\n\n![")[0])
     print(f"\nReport: {out / 'report.md'}; numbers: {out / 'eval.json'}")
@@ -226,6 +238,49 @@ def _demo(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _figures_arguments(parser: argparse.ArgumentParser) -> None:
+    from keras_gan.figures import FIGURES  # light: no TensorFlow
+
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(FIGURES),
+                        help=f"figures to make (default: all): {', '.join(FIGURES)}")
+    parser.add_argument("--out", default="docs/figures", metavar="DIR",
+                        help="folder of the images and figures.json (default: docs/figures)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny runs (seconds; what the tests run), not the documented ones")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every run (default: 0)")
+    parser.add_argument("--dataset", metavar="SOURCE",
+                        help="image source of the progression figure (default: mnist-sample)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow intra- and inter-op threads (default: 1; 0: "
+                             "TensorFlow's own)")
+    parser.add_argument("--doc", metavar="FILE.md",
+                        help="also write this page from figures.json (docs/theory.md)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from keras_gan.figures import make_figures
+    from keras_gan.figures.doc import write_doc
+
+    if args.threads < 0:
+        raise UserError(f"--threads must be >= 0, got {args.threads}")
+    # The command as the results file records it: the options that change them.
+    command = " ".join(["keras-gan figures", *(["--only", *args.only] if args.only else []),
+                        "--out", args.out, *(["--tiny"] if args.tiny else []),
+                        *([f"--seed {args.seed}"] if args.seed else []),
+                        *([f"--dataset {args.dataset}"] if args.dataset else []),
+                        *([f"--threads {args.threads}"] if args.threads != 1 else [])])
+    results = make_figures(args.out, args.only, tiny=args.tiny, seed=args.seed,
+                           dataset=args.dataset, threads=args.threads,
+                           progress=not args.quiet, command=command)
+    print(f"Figures in {args.out}/: " + ", ".join(
+        f for r in results["figures"].values() for f in r["files"]))
+    if args.doc:
+        write_doc(results, args.doc, args.out)
+        print(f"Wrote {args.doc}")
+    return 0
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
@@ -234,6 +289,8 @@ COMMANDS = {
              "write a report"),
     "export": (_export_arguments, _export,
                "write a trained generator as .keras, SavedModel and ONNX, with a card"),
+    "figures": (_figures_arguments, _figures,
+                "make the theory figures (docs/theory.md) from real runs of the library"),
     "demo": (_demo_arguments, _demo,
              "serve the exported generators in a web page (Gradio, ONNX Runtime): "
              "sampling and interpolation"),

@@ -22,6 +22,8 @@ from keras_gan.errors import UserError
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ARCHS = ("auto", "dcgan", "resnet", "tutorial", "mlp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# keras_gan.evaluator's extractors (kept here: the config imports no Keras).
+EVALUATORS = ("auto", "none", "digit", "emoji", "inception")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tricks.py)
 STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute (keras_gan/distribute.py)
@@ -40,7 +42,9 @@ Data sources:
                      C in {1, 3, 4} (4: RGBA, composited onto --background), or
                      (N, D) points, optional int labels y (N,) and class_names
   ring               2D toy data: 8 Gaussians on the unit circle (std 0.01)
-  grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)"""
+  grid               2D toy data: 25 Gaussians on a 5x5 grid (std 0.05)
+  gauss1d[:MEAN,STD] 1D toy data: one Gaussian, N(0, 1) by default (the theory
+                     figures: keras-gan figures)"""
 
 
 class ConfigError(UserError, ValueError):
@@ -72,7 +76,7 @@ def _opt(default: Any, help: str, **kw: Any) -> Any:
 class TrainConfig:
     # -- data --
     dataset: str = _opt("mnist-sample", "data source: mnist-sample, tfds:NAME[:SPLIT], "
-                        "folder:PATH, npz:PATH, ring or grid")
+                        "folder:PATH, npz:PATH, ring, grid or gauss1d[:MEAN,STD]")
     image_size: int | None = _opt(None, "resize images to SIZE x SIZE (default: as stored)")
     background: str = _opt("white", "colour transparent images (RGBA npz, PNGs with alpha) "
                            "are composited onto: white, black or #RRGGBB")
@@ -162,10 +166,15 @@ class TrainConfig:
     resume: bool = _opt(False, "continue the run in --out from its last checkpoint")
     checkpoint_every: int = _opt(100, "write a checkpoint every N steps (and at each "
                                  "epoch end)")
+    keep_checkpoints: int = _opt(2, "keep the last N complete checkpoints (N >= 2): "
+                                 "--resume falls back to the previous one when the newest "
+                                 "cannot be loaded")
     num_samples: int = _opt(64, "images in the per-epoch sample grid (fixed latents)")
     tensorboard: bool = _opt(True, "write TensorBoard logs to RUN/logs")
-    fd_every: int = _opt(1, "log the digit FD every N epochs (0: off; 28x28 grey data "
-                         "only, needs the shipped digit classifier)")
+    fd_every: int = _opt(1, "log the FD every N epochs, as <extractor>_fd (0: off)")
+    evaluator: str = _opt("auto", "feature extractor of that FD: auto (digit for the MNIST "
+                          "sources, emoji for emoji64 data, else none), digit, emoji, "
+                          "inception (needs the ImageNet weights) or none", choices=EVALUATORS)
     fd_samples: int = _opt(2000, "generated samples per FD evaluation during training")
     verbose: int = _opt(1, "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line "
                         "per epoch")
@@ -174,6 +183,8 @@ class TrainConfig:
         self._check_types()
         positive = ("latent_dim", "clusters", "width", "depth", "epochs", "batch_size", "d_steps",
                     "checkpoint_every", "num_samples", "fd_samples", "steps_per_execution")
+        if self.keep_checkpoints < 2:  # one bad file must not cost the whole run
+            raise ConfigError(f"keep_checkpoints must be >= 2, got {self.keep_checkpoints}")
         if self.fd_every < 0:
             raise ConfigError(f"fd_every must be >= 0, got {self.fd_every}")
         for name in positive:

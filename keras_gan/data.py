@@ -79,6 +79,45 @@ def sample_toy(name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return points.astype(np.float32), modes
 
 
+GAUSS1D_DEFAULT = (0.0, 1.0)  # `gauss1d` alone: N(0, 1)
+
+
+def gauss1d_params(source: str) -> tuple[float, float]:
+    """The (mean, std) of a 1D Gaussian source: `gauss1d` is N(0, 1),
+    `gauss1d:MEAN,STD` is N(MEAN, STD^2) (e.g. `gauss1d:2,0.5`).
+
+    The 1D data of the theory (Goodfellow et al. 2014, Figure 1; Arjovsky et
+    al. 2017, Figure 2), where densities, D*(x) = p(x) / (p(x) + p_g(x)) and
+    the JSD can be computed exactly and drawn.
+
+    Raises:
+        DataError: if `source` is not of that form or STD is not > 0.
+    """
+    name, sep, rest = source.partition(":")
+    if name != "gauss1d" or (sep and not rest):
+        raise DataError(f"Not a 1D Gaussian source: {source!r}; use gauss1d or "
+                        "gauss1d:MEAN,STD.")
+    if not sep:
+        return GAUSS1D_DEFAULT
+    parts = rest.split(",")
+    try:
+        mean, std = (float(v) for v in parts)
+    except ValueError:
+        raise DataError(f"{source}: expected gauss1d:MEAN,STD with two numbers, "
+                        f"e.g. gauss1d:2,0.5.") from None
+    if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+        raise DataError(f"{source}: MEAN must be finite and STD > 0, got {mean}, {std}.")
+    return mean, std
+
+
+def sample_gauss1d(source: str, n: int, seed: int) -> np.ndarray:
+    """n float32 draws (n, 1) of the 1D Gaussian `source` (`gauss1d_params`),
+    from `numpy.random.default_rng(seed)`."""
+    mean, std = gauss1d_params(source)
+    rng = np.random.default_rng(seed)
+    return (mean + std * rng.standard_normal((n, 1))).astype(np.float32)
+
+
 def load_dataset(
     source: str,
     *,
@@ -94,7 +133,7 @@ def load_dataset(
         image_size: If given, images are resized to image_size x image_size.
             Ignored for point sources.
         seed: Seed for sampling the toy mixtures.
-        num_points: Number of points drawn for the toy mixtures.
+        num_points: Number of points drawn for the toy mixtures (and gauss1d).
         background: What transparent images (npz x of shape (N, H, W, 4),
             folder images with alpha) are composited onto, as they load:
             "white", "black" or "#RRGGBB" (or an (r, g, b) tuple of 0..255);
@@ -123,6 +162,10 @@ def load_dataset(
         if num_points < 1:
             raise DataError(f"num_points must be >= 1, got {num_points}.")
         return _from_arrays(source, *sample_toy(source, num_points, seed), None)
+    if source == "gauss1d" or source.startswith("gauss1d:"):
+        if num_points < 1:
+            raise DataError(f"num_points must be >= 1, got {num_points}.")
+        return _from_arrays(source, sample_gauss1d(source, num_points, seed), None, None)
     prefix, _, rest = source.partition(":")
     if rest and prefix == "tfds":
         return _load_tfds(source, rest, image_size)

@@ -1,10 +1,13 @@
 """`evaluate(source)`: score a generator without trusting its loss curves.
 
-For digit images (28x28x1) the features and class probabilities come from
-the project's own digit classifier (`keras_gan.evaluator`), following
-TF-GAN's MNIST metrics; for 2D mixtures, the mode metrics of the ring/grid
-protocol. Every image metric is reported beside its real-data reference:
-the same metric between two disjoint halves of the real data.
+Images are scored in the features of an extractor that fits them
+(`keras_gan.evaluator.choose_evaluator`: the project's digit classifier for
+MNIST, following TF-GAN's MNIST metrics, its emoji classifier for emoji, or
+InceptionV3 for those with its weights); 2D mixtures by the mode metrics of
+the ring/grid protocol. Every image metric is reported beside its real-data
+reference: the same metric between two disjoint halves of the real data,
+and every report names the extractor and clean-fid's conventions it used
+(`Evaluator.conventions`).
 
 `write_report(result, out_dir, ...)` turns the result into `eval.json`,
 `report.md` and the pictures a person can look at.
@@ -47,15 +50,23 @@ def generate(generator: keras.Model, n: int, seed: int, batch_size: int = 500,
 
 
 def image_metrics(fake, real, evaluator, fake_labels=None, seed: int = 0) -> dict:
-    """Digit FD, score, KID, precision/recall and class coverage of `fake`,
-    each beside the same metric between two halves of `real`."""
+    """FD, score, KID, precision/recall and class coverage of `fake` in the
+    evaluator's features, each beside the same metric between two halves of
+    `real` (in a seed-`seed` shuffled order, so that sorted data, e.g. one art
+    style after the other, still gives two like halves)."""
     f_fake, p_fake = evaluator.features_and_probs(fake)
     f_real, p_real = evaluator.features_and_probs(real)
+    order = np.random.default_rng(seed).permutation(len(real))
     half = len(real) // 2
-    a, b = slice(0, half), slice(half, 2 * half)
+    a, b = order[:half], order[half:2 * half]
     pred = p_fake.argmax(axis=1)
     k = evaluator.num_classes
     result = {
+        "extractor": evaluator.name,
+        "conventions": {**evaluator.conventions(),
+                        "reference": f"real halves: {half} vs {half} rows of a seed-{seed} "
+                                     "shuffled order",
+                        "num_generated": int(len(fake)), "num_real": int(len(real))},
         "num_generated": int(len(fake)),
         "num_real": int(len(real)),
         "fd": M.frechet_distance_from_features(f_fake, f_real),
@@ -91,13 +102,15 @@ def nearest_real(fake, real, count: int = 8, neighbours: int = 5) -> np.ndarray:
 
 
 def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | None = None,
-             classifier=None, progress: bool = True) -> dict:
+             classifier=None, evaluator: str = "auto", progress: bool = True) -> dict:
     """Scores the generator in `source` (run folder, export or .keras file).
 
     Args:
         num_samples: generated samples (the protocol uses 10,000).
         real: data source of the reference (default: the model's training data).
-        classifier: path of the digit classifier (default: the shipped one).
+        classifier: path of the classifier (default: the shipped one).
+        evaluator: the extractor (`keras_gan.evaluator.choose_evaluator`):
+            "auto" picks the one trained on the model's data, if any.
     """
     from keras_gan.data import load_dataset, toy_mixture
     from keras_gan.run_folder import load_generator
@@ -123,21 +136,24 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
         result["kind"] = "points"
         result["modes"] = M.mode_metrics(fake, means, std)
         result["_samples"], result["_centres"] = fake, means
-    elif shape == (28, 28, 1):
-        from keras_gan.evaluator import DigitEvaluator
+    else:
+        from keras_gan.evaluator import choose_evaluator
 
-        evaluator = DigitEvaluator(classifier) if classifier else DigitEvaluator()
-        ds, _ = load_dataset(real, image_size=28,
+        data = info.get("data") or {}
+        same_data = real == config.get("dataset")
+        chosen = choose_evaluator(evaluator, real, shape,
+                                  data.get("class_names") if same_data else None, classifier)
+        if chosen is None:
+            raise EvalError(
+                f"no evaluator fits {real} ({'x'.join(map(str, shape))} images): pass "
+                "--evaluator digit, emoji or inception to choose the extractor (see `keras-gan "
+                "eval --help`)")
+        ds, _ = load_dataset(real, image_size=shape[0] if shape[0] == shape[1] else None,
                              background=config.get("background") or "white")
         x_real = np.stack([x for x, _ in ds.as_numpy_iterator()])
-        result["kind"] = "digits"
-        result["metrics"] = image_metrics(fake, x_real, evaluator, labels, seed)
+        result["kind"] = "images"
+        result["metrics"] = image_metrics(fake, x_real, chosen, labels, seed)
         result["_samples"], result["_real"] = fake, x_real
-    else:
-        raise EvalError(
-            f"no evaluator for samples of shape {shape}: digit metrics need 28x28x1 images; "
-            "for colour data use keras_gan.evaluator.InceptionEvaluator with the InceptionV3 "
-            "weights on this machine")
     result["eval_seconds"] = round(time.time() - start, 2)
     return result
 
@@ -178,8 +194,11 @@ def write_report(result: dict, out_dir, run_dir=None) -> Path:
                          m["reference"]["class_coverage"]["fractions"])
         ref = m["reference"]
         lines += ["| metric | generated | real halves (reference) |", "|---|---|---|"]
-        for key, label in (("fd", "digit FD (lower is better)"),
-                           ("score", "digit score (max 10)"), ("kid", "KID"),
+        name = m.get("extractor", "digit")
+        lines[-1:-1] = [f"Features: {name} ({_conventions(m)}).", ""]
+        for key, label in (("fd", f"{name} FD (lower is better)"),
+                           ("score", f"{name} score (max {len(m['class_coverage']['fractions'])})"),
+                           ("kid", "KID"),
                            ("precision", "precision"), ("recall", "recall")):
             lines.append(f"| {label} | {_fmt(m[key])} | {_fmt(ref[key])} |")
         cov, rcov = m["class_coverage"], ref["class_coverage"]
@@ -191,7 +210,7 @@ def write_report(result: dict, out_dir, run_dir=None) -> Path:
             lines.append(f"| generated class = asked class | "
                          f"{m['conditional_accuracy']:.4f} | - |")
         lines += ["", "Samples (fixed latents):", "", "![samples](samples.png)", "",
-                  "Each row: a generated digit, then its 5 nearest real digits (pixel L2):", "",
+                  "Each row: a generated image, then its 5 nearest real images (pixel L2):", "",
                   "![nearest](nearest.png)", "", "Predicted classes, generated vs real:", "",
                   "![classes](classes.png)"]
     if run_dir and (Path(run_dir) / METRICS_FILE).exists():
@@ -201,6 +220,11 @@ def write_report(result: dict, out_dir, run_dir=None) -> Path:
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     (out / "eval.json").write_text(json.dumps(public, indent=2) + "\n")
     return out
+
+
+def _conventions(m: dict) -> str:
+    c = m.get("conventions") or {}
+    return "; ".join(f"{k}: {v}" for k, v in c.items() if k != "extractor")
 
 
 def _class_histogram(path, fractions, reference):

@@ -1,13 +1,24 @@
 """Image evaluators: features and class probabilities for FD / score metrics.
 
-Inception weights cannot be downloaded everywhere, so, as TF-GAN does for
-MNIST (`mnist_score`, `mnist_frechet_distance`), digit images are scored with a
-small classifier that the project trains itself on the embedded digits
-(`benchmarks/train_digit_classifier.py` writes `saved_models/digit-classifier/`).
-`DigitEvaluator` gives its penultimate features and softmax probabilities.
-`InceptionEvaluator` gives the standard FID / Inception Score features
-(InceptionV3 pool_3, 2048-d, and its 1000-class softmax) for colour or larger
-data when the ImageNet weights are already on the user's machine.
+Three feature extractors, each named by what it measures (`digit_fd`,
+`emoji_fd`, `inception_fd`):
+
+- `DigitEvaluator`: the project's digit classifier (28x28x1), as TF-GAN's
+  `mnist_frechet_distance`;
+- `EmojiEvaluator`: the project's colour emoji classifier (64x64x3, category x
+  art style; 32 px images are resized to it);
+- `InceptionEvaluator`: InceptionV3 pool_3 (2048-d) for users who have the
+  ImageNet weights (never downloaded here).
+
+Every evaluator follows clean-fid's conventions (Parmar et al. 2022), so the
+same images give the same numbers whether they come from a folder of PNGs, an
+npz or a generator in memory: images are first quantised to uint8 (what a
+saved PNG holds), then resized, when the extractor's input size differs, with
+PIL's antialiased bicubic filter on float32 channels (clean-fid's "clean"
+mode). `conventions()` says so in every report.
+
+`choose_evaluator` decides which extractor fits a data set, and refuses one
+that does not: a digit classifier's FD on clothes or emoji measures nothing.
 """
 
 import os
@@ -16,34 +27,34 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_gan.classifiers import (  # noqa: F401  (re-exported: the evaluators' data)
+    EMOJI_CATEGORIES,
+    HELD_OUT,
+    MNIST_SAMPLE,
+    build_digit_classifier,
+    mnist_splits,
+)
 from keras_gan.errors import UserError
 
-HELD_OUT = 2000
-# The embedded digits' rows are already shuffled: the first 8,000 train the
-# classifier and the last HELD_OUT are its held-out test split.
-MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
-DEFAULT_CLASSIFIER = (
-    Path(__file__).resolve().parents[1] / "saved_models" / "digit-classifier" / "classifier.keras"
-)
+_SAVED = Path(__file__).resolve().parents[1] / "saved_models"
+DEFAULT_CLASSIFIER = _SAVED / "digit-classifier" / "classifier.keras"
+DEFAULT_EMOJI_CLASSIFIER = _SAVED / "emoji-classifier" / "classifier.keras"
 TRAIN_COMMAND = "python benchmarks/train_digit_classifier.py"
+EMOJI_TRAIN_COMMAND = "python benchmarks/train_emoji_classifier.py"
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 INCEPTION_SIZE = 299
+def _tfds_name(source: str) -> str | None:
+    """"tfds:fashion_mnist:train" -> "fashion_mnist"; None for other sources."""
+    prefix, _, rest = source.partition(":")
+    return rest.split(":")[0] if prefix == "tfds" else None
 
 
 class EvaluatorError(UserError, ValueError):
     """Bad evaluator input or missing weights; the message says what and how to fix it."""
 
 
-def mnist_splits() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Returns the classifier's train and held-out splits of the embedded digits.
-
-    Returns:
-        `((x_train, y_train), (x_test, y_test))`: x float32 (N, 28, 28, 1) in
-        [-1, 1], y int64 (N,); 8,000 train rows and the last `HELD_OUT` rows.
-    """
-    with np.load(MNIST_SAMPLE) as data:
-        x, y = to_unit_range(data["x"]), data["y"].astype(np.int64)
-    return (x[:-HELD_OUT], y[:-HELD_OUT]), (x[-HELD_OUT:], y[-HELD_OUT:])
+class MissingClassifierError(EvaluatorError):
+    """The classifier file is not there (a checkout without saved_models/, say)."""
 
 
 def to_unit_range(images) -> np.ndarray:
@@ -81,42 +92,26 @@ def to_unit_range(images) -> np.ndarray:
     return np.clip(x, -1.0, 1.0)
 
 
-def build_digit_classifier(feature_dim: int = 128) -> keras.Model:
-    """Builds the small CNN that scores (28, 28, 1) digits in [-1, 1].
+def clean_images(images, size: int | None = None) -> np.ndarray:
+    """clean-fid's preprocessing: quantise to uint8, then (if `size` differs)
+    resize with PIL's antialiased bicubic filter, per channel in float32.
 
-    Conv32 - pool - Conv64 - Conv64 - pool - Conv128 - pool (3x3 convs with
-    batch norm and ReLU) to 3x3x128, then Dropout - Dense(feature_dim) - batch
-    norm - ReLU ("features") - Dropout - Dense(10, "logits"). One conv at full
-    resolution keeps training to a few minutes on two CPU cores.
-
-    Args:
-        feature_dim: Width of the penultimate "features" layer, the
-            Frechet distance's feature space.
-
-    Returns:
-        An uncompiled model named "digit_classifier" that outputs float32 logits.
+    Returns float32 (N, size, size, C) in [-1, 1] (bicubic overshoot clipped).
+    Quantising first is what makes a generator scored in memory equal to its
+    samples saved as PNGs and read back from a folder.
     """
-    inputs = keras.Input((28, 28, 1), name="images")
-    x = inputs
-    for filters in (32, "pool", 64, 64, "pool", 128, "pool"):
-        if filters == "pool":
-            x = keras.layers.MaxPooling2D()(x)
-            continue
-        # No conv bias: batch norm's offset takes its place.
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.ReLU()(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(0.3)(x)
-    # Batch norm before this ReLU too: a plain Dense-ReLU on these non-negative
-    # inputs left over half of its units dead on every digit, wasting FD features.
-    x = keras.layers.Dense(feature_dim, use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.ReLU(name="features")(x)
-    x = keras.layers.Dropout(0.3)(x)
-    # float32 logits even under a mixed precision policy, so softmax stays exact.
-    logits = keras.layers.Dense(10, name="logits", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="digit_classifier")
+    x = to_unit_range(images)
+    q = np.round((x + 1.0) * 127.5).astype(np.float32)  # the uint8 values, as floats
+    if size is not None and q.shape[1:3] != (size, size):
+        from PIL import Image
+
+        out = np.empty((len(q), size, size, q.shape[-1]), np.float32)
+        for i, image in enumerate(q):
+            for c in range(q.shape[-1]):
+                channel = Image.fromarray(image[..., c], mode="F")
+                out[i, ..., c] = np.asarray(channel.resize((size, size), Image.BICUBIC))
+        q = np.clip(out, 0.0, 255.0)
+    return q / 127.5 - 1.0
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -124,70 +119,124 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-class DigitEvaluator:
-    """Features and class probabilities of images in [-1, 1] from the shipped classifier.
+class Evaluator:
+    """What every extractor has: `name` (the metrics' prefix: `digit_fd`),
+    `feature_dim`, `num_classes`, `features_and_probs(images)`, and
+    `fits(shape)` (None, or why images of that shape cannot be scored)."""
 
-    Args:
-        path: The classifier's `.keras` file, by default the shipped
-            `saved_models/digit-classifier/classifier.keras`.
+    name = "evaluator"
+    feature_dim = num_classes = 0
 
-    Raises:
-        EvaluatorError: If the file does not exist.
-    """
+    def fits(self, shape) -> str | None:
+        raise NotImplementedError
 
-    def __init__(self, path=DEFAULT_CLASSIFIER):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise EvaluatorError(
-                f"No digit classifier at {self.path}; train one with `{TRAIN_COMMAND}` "
-                f"(add --out DIR to write it elsewhere)."
-            )
-        try:
-            # Safe mode: --classifier may name anyone's file; no Lambda code runs.
-            classifier = keras.saving.load_model(self.path, safe_mode=True, compile=False)
-        except Exception as e:  # a corrupt zip, a Lambda layer, not a model
-            detail = (str(e).strip().splitlines() or [""])[0][:300]
-            if "safe_mode" in detail:
-                detail = "it holds Python code (a Lambda layer), refused in safe mode"
-            raise EvaluatorError(f"cannot load the digit classifier {self.path}: "
-                                 f"{detail}") from None
-        features = classifier.get_layer("features").output
-        self.model = keras.Model(classifier.inputs, [features, classifier.outputs[0]])
-        self.image_shape = tuple(classifier.inputs[0].shape[1:])
-        self.feature_dim = int(features.shape[-1])
-        self.num_classes = int(classifier.outputs[0].shape[-1])
+    def features_and_probs(self, images, batch_size: int = 500):
+        raise NotImplementedError
 
     def features(self, images, batch_size: int = 500) -> np.ndarray:
-        """Returns the (N, feature_dim) penultimate ("features" layer) activations."""
+        """Returns the (N, feature_dim) features."""
         return self.features_and_probs(images, batch_size)[0]
 
     def probs(self, images, batch_size: int = 500) -> np.ndarray:
         """Returns the (N, num_classes) softmax class probabilities."""
         return self.features_and_probs(images, batch_size)[1]
 
+    def conventions(self) -> dict:
+        """How images were prepared: written into every report beside the numbers."""
+        return {"extractor": self.name, "feature_dim": self.feature_dim,
+                "quantize": "uint8 (round((x + 1) * 127.5)) before resizing",
+                "resize": f"PIL bicubic, antialiased, float32 per channel (clean-fid 'clean') "
+                          f"to {self.input_size}x{self.input_size} when sizes differ"}
+
+
+class ClassifierEvaluator(Evaluator):
+    """Features ("features" layer) and softmax probabilities of a shipped classifier.
+
+    Args:
+        path: The classifier's `.keras` file (safe mode: no Lambda code runs).
+        sizes: Square image sizes it scores; others are refused. Images of a
+            listed size other than the classifier's input are resized.
+    """
+
+    train_command = TRAIN_COMMAND
+    sizes: tuple[int, ...] = ()
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise MissingClassifierError(
+                f"No {self.name} classifier at {self.path}; train one with "
+                f"`{self.train_command}` (add --out DIR to write it elsewhere)."
+            )
+        try:
+            classifier = keras.saving.load_model(self.path, safe_mode=True, compile=False)
+        except Exception as e:  # a corrupt zip, a Lambda layer, not a model
+            detail = (str(e).strip().splitlines() or [""])[0][:300]
+            if "safe_mode" in detail:
+                detail = "it holds Python code (a Lambda layer), refused in safe mode"
+            raise EvaluatorError(f"cannot load the {self.name} classifier {self.path}: "
+                                 f"{detail}") from None
+        features = classifier.get_layer("features").output
+        self.model = keras.Model(classifier.inputs, [features, classifier.outputs[0]])
+        self.image_shape = tuple(classifier.inputs[0].shape[1:])
+        self.input_size = int(self.image_shape[0])
+        self.feature_dim = int(features.shape[-1])
+        self.num_classes = int(classifier.outputs[0].shape[-1])
+
+    def fits(self, shape) -> str | None:
+        h, w, c = (tuple(shape) + (None, None, None))[:3]
+        if c != self.image_shape[-1] or h != w or h not in (self.sizes or (self.input_size,)):
+            sizes = " or ".join(f"{s}x{s}x{self.image_shape[-1]}"
+                                for s in (self.sizes or (self.input_size,)))
+            return f"the {self.name} classifier scores {sizes} images, not {tuple(shape)}"
+        return None
+
     def features_and_probs(self, images, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
         """Returns features and probabilities from one pass over the images.
 
         Args:
-            images: (N, 28, 28, 1) or (N, 28, 28) images, float in [-1, 1] or
-                uint8 in [0, 255].
+            images: (N, H, W, C) (or grey (N, H, W)) images of a shape `fits`
+                accepts, float in [-1, 1] or uint8 in [0, 255].
             batch_size: Images per forward pass.
 
         Raises:
             EvaluatorError: If the shape, dtype or range is wrong.
         """
         x = to_unit_range(images)
-        if x.shape[1:] != self.image_shape:
-            raise EvaluatorError(
-                f"The digit classifier takes images of shape (N, 28, 28, 1) or (N, 28, 28), "
-                f"got {np.shape(images)}."
-            )
+        problem = self.fits(x.shape[1:])
+        if problem:
+            raise EvaluatorError(f"{problem[0].upper()}{problem[1:]} (got a batch of shape "
+                                 f"{np.shape(images)}).")
         if not len(x):
             return np.zeros((0, self.feature_dim), np.float32), np.zeros(
                 (0, self.num_classes), np.float32
             )
+        x = clean_images(x, self.input_size)
         features, logits = self.model.predict(x, batch_size=batch_size, verbose=0)
         return features.astype(np.float32), _softmax(logits)
+
+
+class DigitEvaluator(ClassifierEvaluator):
+    """The shipped digit classifier: (28, 28, 1) digits, 10 classes, 128-d features."""
+
+    name = "digit"
+
+    def __init__(self, path=DEFAULT_CLASSIFIER):
+        super().__init__(path)
+
+
+class EmojiEvaluator(ClassifierEvaluator):
+    """The shipped emoji classifier: colour 64x64 (and 32x32, resized to 64)
+    images, 20 classes (the 10 emoji categories x 2 art styles), 128-d features.
+    Trained on emoji composited on random background colours, so any
+    `--background` fits."""
+
+    name = "emoji"
+    train_command = EMOJI_TRAIN_COMMAND
+    sizes = (32, 64)
+
+    def __init__(self, path=DEFAULT_EMOJI_CLASSIFIER):
+        super().__init__(path)
 
 
 def inception_weights_path() -> Path:
@@ -203,12 +252,13 @@ def inception_weights_path() -> Path:
     return Path(home).expanduser() / "models" / INCEPTION_WEIGHTS
 
 
-class InceptionEvaluator:
+class InceptionEvaluator(Evaluator):
     """Standard FID / IS features: InceptionV3 pool_3 (2048-d) and its class softmax.
 
     Uses `keras.applications.InceptionV3` with its 1000 ImageNet classes (TF-GAN's
     original graph has 1008 outputs, so Inception Scores differ slightly from
-    papers that used it). Never downloads anything.
+    papers that used it). Images go through `clean_images` to 299x299 (grey
+    repeated to 3 channels). Never downloads anything.
 
     Args:
         weights: "imagenet" (the file Keras caches in `inception_weights_path()`),
@@ -218,6 +268,9 @@ class InceptionEvaluator:
     Raises:
         EvaluatorError: If the weights file is not on this machine.
     """
+
+    name = "inception"
+    input_size = INCEPTION_SIZE
 
     def __init__(self, weights="imagenet"):
         if weights == "imagenet":
@@ -242,29 +295,31 @@ class InceptionEvaluator:
         self.feature_dim = int(self.model.outputs[0].shape[-1])
         self.num_classes = int(self.model.outputs[1].shape[-1])
 
+    def fits(self, shape) -> str | None:
+        if len(shape) != 3 or shape[-1] not in (1, 3):
+            return f"InceptionV3 scores grey or RGB images, not shape {tuple(shape)}"
+        return None
+
     def features_and_probs(self, images, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """Returns pool_3 features (N, 2048) and class probabilities (N, 1000).
 
         Args:
             images: (N, H, W, C) images with C in {1, 3} (or grey (N, H, W)),
-                float in [-1, 1] or uint8; resized (bilinear) to 299x299, grey
-                repeated to 3 channels. InceptionV3 takes [-1, 1] as it is.
+                float in [-1, 1] or uint8. InceptionV3 takes [-1, 1] as it is.
             batch_size: Images per forward pass (each is 299x299x3 inside).
 
         Raises:
             EvaluatorError: If the shape, dtype or range is wrong.
         """
         x = to_unit_range(images)
-        if x.shape[-1] not in (1, 3):
+        if self.fits(x.shape[1:]):
             raise EvaluatorError(f"Expected 1 or 3 channels, got images of shape {x.shape}.")
         features, probs = [], []
-        # Resize a batch at a time: the whole set at 299x299 may not fit in memory.
+        # A batch at a time: the whole set at 299x299 may not fit in memory.
         for start in range(0, len(x), batch_size):
-            batch = keras.ops.image.resize(
-                x[start : start + batch_size], (INCEPTION_SIZE, INCEPTION_SIZE)
-            )
+            batch = clean_images(x[start : start + batch_size], INCEPTION_SIZE)
             if x.shape[-1] == 1:
-                batch = keras.ops.repeat(batch, 3, axis=-1)
+                batch = np.repeat(batch, 3, axis=-1)
             f, p = self.model.predict_on_batch(batch)
             features.append(np.asarray(f, np.float32))
             probs.append(np.asarray(p, np.float32))
@@ -273,3 +328,56 @@ class InceptionEvaluator:
                 (0, self.num_classes), np.float32
             )
         return np.concatenate(features), np.concatenate(probs)
+
+
+EVALUATORS = {"digit": DigitEvaluator, "emoji": EmojiEvaluator, "inception": InceptionEvaluator}
+EVALUATOR_CHOICES = ("auto", "none", *EVALUATORS)
+
+
+def auto_evaluator(source: str, shape, class_names=None) -> str | None:
+    """The extractor whose training data this is, or None.
+
+    digit for the MNIST sources; emoji for data whose class names are the
+    emoji64 categories (emoji64.npz at any size: its `class_names` travel with
+    it). InceptionV3 is never automatic: its weights are a download away.
+    """
+    shape = tuple(shape)
+    if shape == (28, 28, 1) and (source == "mnist-sample" or _tfds_name(source) == "mnist"):
+        return "digit"
+    if class_names is not None and tuple(class_names) == EMOJI_CATEGORIES:
+        return "emoji"
+    return None
+
+
+def choose_evaluator(name: str, source: str, shape, class_names=None, path=None):
+    """Returns the evaluator `name` asks for on this data, or None for none.
+
+    Args:
+        name: "auto" (see `auto_evaluator`), "none", or an `EVALUATORS` key,
+            the user's choice for data the project cannot recognise (their own
+            digits, say): it must still fit the images' shape.
+        source, shape, class_names: the data set's (`keras_gan.data.DataInfo`).
+        path: the classifier file (default: the shipped one).
+
+    Raises:
+        EvaluatorError: If the named extractor cannot score this data.
+    """
+    if name not in EVALUATOR_CHOICES:
+        raise EvaluatorError(f"Unknown evaluator {name!r}; choose from "
+                             f"{', '.join(EVALUATOR_CHOICES)}.")
+    if name == "none" or len(tuple(shape)) != 3:
+        return None
+    chosen = auto_evaluator(source, shape, class_names) if name == "auto" else name
+    if chosen is None:
+        return None
+    cls = EVALUATORS[chosen]
+    # A TFDS name says what the images are: a named digit classifier on
+    # another catalogue's images (fashion_mnist, kmnist) is refused.
+    if chosen == "digit" and _tfds_name(source) not in (None, "mnist"):
+        raise EvaluatorError(f"the digit classifier scores MNIST digits; {source} is not "
+                             "digits (its FD would measure nothing); pass --evaluator none")
+    evaluator = cls(path) if path else cls()
+    problem = evaluator.fits(shape)
+    if problem:
+        raise EvaluatorError(f"{problem}; pass --evaluator none or another extractor")
+    return evaluator

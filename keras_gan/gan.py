@@ -80,6 +80,10 @@ class GAN(GenerativeModel):
             checkpointed and resumed.
         ada_interval: D updates between adjustments of p.
         ada_kimg: thousands of real images over which p can move by 1.
+        grad_norms: also log "d_grad_norm" and "g_grad_norm", the global L2
+            norm of each update's gradient with respect to its network's
+            weights (of the unscaled loss). Off by default: the step then
+            traces no extra op. Per-step values: `keras_gan.callbacks.StepHistory`.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -89,7 +93,7 @@ class GAN(GenerativeModel):
                  loss="non_saturating", seed=None, num_classes=None, ema_decay=None,
                  instance_noise=0.0, label_smoothing=0.0, label_noise=0.0, anneal_steps=0,
                  augment=None, r1=0.0, r2=0.0, reg_every=1, ada_target=0.0, ada_interval=4,
-                 ada_kimg=100.0, **kwargs):
+                 ada_kimg=100.0, grad_norms=False, **kwargs):
         super().__init__(seed=seed, seed_name="gan_seed", **kwargs)
         check_networks(generator=generator, discriminator=discriminator)
         conditional = len(generator.inputs) == 2
@@ -117,10 +121,13 @@ class GAN(GenerativeModel):
         check_penalties(r1, r2, reg_every)
         self.r1, self.r2, self.reg_every = float(r1), float(r2), int(reg_every)
         self._set_ada(ada_target, ada_interval, ada_kimg)
-        # Per instance: the names this model logs (R1 / R2, ADA only when on).
+        self.grad_norms = bool(grad_norms)
+        # Per instance: the names this model logs (R1 / R2, ADA, gradient
+        # norms only when on).
         self.metric_names = (*type(self).metric_names,
                              *(name for name in ("r1", "r2") if getattr(self, name)),
-                             *(("ada_p", "ada_r") if self.ada_target else ()))
+                             *(("ada_p", "ada_r") if self.ada_target else ()),
+                             *(("d_grad_norm", "g_grad_norm") if self.grad_norms else ()))
         self._make_trackers(self.metric_names)
 
     def _set_ada(self, target, interval, kimg):
@@ -192,6 +199,7 @@ class GAN(GenerativeModel):
             "ada_target": self.ada_target,
             "ada_interval": self.ada_interval,
             "ada_kimg": self.ada_kimg,
+            "grad_norms": self.grad_norms,
         }
 
     @classmethod
@@ -307,10 +315,11 @@ class GAN(GenerativeModel):
             terms = self.d_regularizers(seen_real, seen_fake, labels)
             loss = loss + sum(terms.values())
             scaled = self.d_optimizer.scale_loss(loss * self._replica_scale())
-        self._apply(self.d_optimizer, tape, scaled, variables)
+        norm = self._apply(self.d_optimizer, tape, scaled, variables, norm=self.grad_norms)
         ada = self.ada_observe(real_logits) if self.ada_target else {}
         return {"d_loss": loss, "d_real": self.d_output(real_logits),
-                "d_fake": self.d_output(fake_logits), **terms, **ada}
+                "d_fake": self.d_output(fake_logits), **terms, **ada,
+                **self.grad_norm_logs("d", norm)}
 
     def ada_observe(self, real_logits) -> dict:
         """ADA's controller after a D update: accumulates r_t =
@@ -347,8 +356,12 @@ class GAN(GenerativeModel):
             loss = self.generator_loss(fake_logits, fake, real_logits=real_logits, real=real,
                                        labels=fake_labels)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
-        self._apply(self.g_optimizer, tape, scaled, variables)
-        return {"g_loss": loss}
+        norm = self._apply(self.g_optimizer, tape, scaled, variables, norm=self.grad_norms)
+        return {"g_loss": loss, **self.grad_norm_logs("g", norm)}
+
+    def grad_norm_logs(self, role: str, norm) -> dict:
+        """{"<role>_grad_norm": norm} when `grad_norms` is on, else {}."""
+        return {f"{role}_grad_norm": norm} if self.grad_norms else {}
 
     def split_real(self, data):
         """The fit batch (k * m examples) as k (real, labels) minibatches of m."""

@@ -53,13 +53,16 @@ def save_grid(path, images, cols: int | None = None, scale: int = 1) -> Path:
 
 def save_scatter(path, points, centres=None, title: str | None = None,
                  limit: float | None = None) -> Path:
-    """Scatter plot of 2D samples, with the mixture's mode centres if given."""
+    """Scatter plot of 2D samples, with the mixture's mode centres if given;
+    1D samples (N, 1) are drawn as a density histogram instead."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and in CI
     import matplotlib.pyplot as plt
 
     points = np.asarray(points)
+    if points.ndim == 2 and points.shape[1] == 1:
+        return _save_histogram(path, points[:, 0], title)
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, label="samples")
     if centres is not None:
@@ -74,6 +77,23 @@ def save_scatter(path, points, centres=None, title: str | None = None,
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=7)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _save_histogram(path, values, title: str | None = None) -> Path:
+    """Density histogram of 1D samples (the `gauss1d` sources)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.hist(values, bins=60, density=True, alpha=0.7, label="samples")
+    if title:
+        ax.set_title(title)
+    ax.set_xlabel("x")
     ax.legend(loc="upper right", fontsize=7)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,14 @@ This module is the one place that names the files of a run folder:
     metrics.csv            one row per epoch: epoch, step, seconds, then the logs
     logs/                  TensorBoard
     samples/epoch_NNN.png  fixed-latent samples (a scatter plot for 2D data)
-    checkpoints/           the last complete training state
+    checkpoints/           the last --keep-checkpoints complete training states
     generator.keras        the trained generator (what `sampler` returns), alone
     generator_ema.keras    its weights' moving average (with --ema-decay)
     gan.keras              the whole GAN: both networks and optimizers
 
+A run folder holds no path of its own: it may be moved or copied, then
+resumed or exported where it is now (config.json's `out` says where it was
+last trained; `load_generator` reports the folder it read).
 Training writes it (`write_config`, `write_data_info`, `append_metrics`);
 `load_generator` and `export_run` (`keras-gan export`), `keras_gan.evaluate`
 (`keras-gan eval`) read it. The file formats of an export are `export.writer`'s.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -75,6 +79,26 @@ def write_atomic(path, tmp, write) -> None:
 def write_text_atomic(path, text: str) -> None:
     path = Path(path)
     write_atomic(path, path.with_name(path.name + ".tmp"), lambda tmp: tmp.write_text(text))
+
+
+def free_space(path) -> int:
+    """Free bytes (for an unprivileged user) on the disk of `path`, or of
+    its nearest existing parent when it does not exist yet."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def human_bytes(n: float) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as disks are sold)."""
+    if n < 1000:
+        return f"{int(n)} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        n /= 1000
+        if n < 1000 or unit == "TB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 # -- config.json, data.json ----------------------------------------------------------
@@ -221,9 +245,11 @@ def load_generator(source):
             card = json.loads((source / CARD_FILE).read_text())
             info = {"config": card.get("training_config"), "metrics": card.get("metrics"),
                     "steps": card.get("steps"), "train_seconds": card.get("train_seconds"),
-                    "data": {"class_names": card.get("class_names")}}
+                    "data": {"class_names": card.get("class_names")},
+                    "attribution": card.get("attribution")}
         elif (config := read_config(source)) is not None:  # a run folder
-            info["config"] = config
+            # Where it is now: it may have been moved or copied since it ran.
+            info["config"] = {**config, "out": str(source)}
             if (data := read_data_info(source)) is not None:
                 info["data"] = data
             info.update(run_summary(source))
@@ -263,7 +289,8 @@ def load_generator(source):
 
 
 def export_run(source, out_dir, *, name: str | None = None, fp16: bool = False,
-               metrics: dict | None = None, overwrite: bool = False) -> dict:
+               metrics: dict | None = None, overwrite: bool = False,
+               attribution: str | None = None) -> dict:
     """`keras-gan export`: writes every form of the generator in `source`
     (see `load_generator`) to `out_dir` with `export.writer`, the card
     filled from what the source knows of its training plus `metrics`;
@@ -283,5 +310,6 @@ def export_run(source, out_dir, *, name: str | None = None, fp16: bool = False,
         "train_seconds": info.get("train_seconds"),
         "training_config": config or None,
         "metrics": {**(info.get("metrics") or {}), **(metrics or {})},
+        "attribution": attribution or info.get("attribution"),
     }
     return write_generator(generator, out, fields, fp16=fp16, overwrite=overwrite)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import math
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from keras_gan.callbacks import (
     SampleGrid,
     SkippedUpdates,
     StopOnNonFinite,
+    checkpoint_files,
     restore_checkpoint,
     save_model_atomic,
 )
@@ -44,7 +46,12 @@ from keras_gan.losses import get_loss
 # started on 4 GPUs may go on with 2, or on one machine (the replica count can
 # change under an unchanged --strategy anyway); checkpoints hold one copy.
 RESUMABLE_CHANGES = frozenset({"epochs", "resume", "verbose", "tensorboard",
-                               "checkpoint_every", "fd_every", "fd_samples", "strategy"})
+                               "checkpoint_every", "keep_checkpoints", "fd_every",
+                               "fd_samples", "evaluator", "strategy"})
+# Not part of what a run trains at all: where its folder is (a run folder may
+# be moved or copied, then resumed there; config.json then records where it
+# is now) and whether this is a resume.
+NOT_COMPARED = frozenset({"out", "resume"})
 TOY_STEPS_PER_EPOCH = 1000
 FD_EXAMPLES = 10_000  # real examples the training-time FD compares with
 
@@ -91,7 +98,10 @@ def make_optimizer(name: str, learning_rate: float, beta_1: float, beta_2: float
     raise ValueError(f"unknown optimizer {name!r}; choose adam, sgd or rmsprop")
 
 
-def _prepare_run_dir(cfg: TrainConfig) -> Path:
+def _prepare_run_dir(cfg: TrainConfig, needs: DiskNeeds | None = None) -> Path:
+    """Checks the run folder (a run there only with --resume, and then with a
+    config that may continue it; writable; room on its disk for `needs`),
+    then writes config.json. A refused run leaves no folder behind."""
     run_dir = cfg.run_dir
     saved = rf.read_config(run_dir)
     if saved is not None:
@@ -103,13 +113,15 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
         before = saved.replace(
             gan_options=get_gan(saved.gan).resolve_options(saved.gan_options)).to_dict()
         now = cfg.to_dict()
-        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES
+        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES | NOT_COMPARED
                          and before.get(k) != now[k])
         if changed:
             diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed)
-            may = ", ".join(sorted(RESUMABLE_CHANGES - {"resume"}))
+            may = ", ".join(sorted(RESUMABLE_CHANGES - NOT_COMPARED))
             raise TrainError(f"cannot resume {run_dir} with a different config ({diffs}); "
                              f"only these may change: {may}")
+    # What this call creates (innermost first), removed again if the disk is short.
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -117,9 +129,112 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
         probe.unlink()
     except OSError as e:
         raise TrainError(f"cannot write to run folder {run_dir}: {e.strerror}") from None
+    if needs is not None:
+        try:
+            _check_disk(run_dir, needs)
+        except TrainError:
+            for folder in created:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
     # Atomic: other workers of a multi-worker run may be reading it (--resume).
     rf.write_config(run_dir, cfg.to_dict())
     return run_dir
+
+
+# HDF5 / .keras bookkeeping above the variables' own bytes, from above
+# (measured: 1.3-1.9 kB a variable, 15-45 kB a .keras file's zip and config).
+FILE_OVERHEAD = 48_000
+VARIABLE_OVERHEAD = 2_500
+# A run that will write more than the free space of its disk is refused; one
+# that will write more than 1 / DISK_MARGIN of it gets a warning.
+DISK_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class DiskNeeds:
+    """What a run will write to its folder, in bytes, estimated from above:
+    the checkpoints it holds at once (--keep-checkpoints and the one being
+    written; those already there count as written), the sample grids still
+    to come (uncompressed pixels: PNGs are smaller) and the final models."""
+
+    checkpoint: int  # one checkpoint: both networks, both optimizers, the RNG
+    checkpoints: int  # how many more of them the folder will hold at once
+    keep: int
+    held: int  # checkpoints already in the folder (--resume)
+    grid: int  # one sample grid
+    grids: int
+    models: int  # generator.keras (and generator_ema.keras) and gan.keras
+
+    @property
+    def total(self) -> int:
+        return self.checkpoint * self.checkpoints + self.grid * self.grids + self.models
+
+    def describe(self) -> str:
+        h = rf.human_bytes
+        held = f", less the {self.held} already there" if self.held else ""
+        return (f"checkpoints {self.checkpoints} x {h(self.checkpoint)}: --keep-checkpoints "
+                f"{self.keep} and the one being written{held}; sample grids {self.grids} x "
+                f"{h(self.grid)}; final models {h(self.models)}")
+
+
+def _variables_bytes(variables) -> int:
+    unique = {id(v): v for v in variables}.values()
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize + VARIABLE_OVERHEAD
+               for v in unique)
+
+
+def _grid_bytes(shape, num_samples: int) -> int:
+    """One sample grid's pixels: `SampleGrid`'s tiling (`images.make_grid`,
+    2 px pads) drawn at twice the size, or a 400 x 400 RGBA scatter plot."""
+    if len(shape) != 3:
+        return 400 * 400 * 4
+    h, w, c = shape
+    cols = math.ceil(math.sqrt(num_samples))
+    rows = math.ceil(num_samples / cols)
+    return (rows * (h + 2) + 2) * (cols * (w + 2) + 2) * c * 2 * 2
+
+
+def disk_needs(cfg: TrainConfig, model: keras.Model, shape) -> DiskNeeds:
+    """What the run `cfg` describes will write to its folder (see `DiskNeeds`):
+    from the model's variables and the samples' `shape`. On --resume the
+    checkpoints and sample grids already in the folder are not counted again."""
+    optimizers = [getattr(model, name, None) for name in ("optimizer", "d_optimizer",
+                                                          "g_optimizer")]
+    state = list(model.variables) + [v for o in {id(o): o for o in optimizers
+                                                 if o is not None}.values()
+                                     for v in o.variables]
+    checkpoint = _variables_bytes(state) + FILE_OVERHEAD
+    generator = _variables_bytes(getattr(model, "generator", model).variables) + FILE_OVERHEAD
+    models = checkpoint + FILE_OVERHEAD + generator * (2 if getattr(model, "ema_decay", None)
+                                                      else 1)
+    held_checkpoints = held_grids = 0
+    if cfg.resume:
+        run_dir = cfg.run_dir
+        held_checkpoints = len(checkpoint_files(run_dir / rf.CHECKPOINTS_DIR))
+        held_grids = len(list((run_dir / rf.SAMPLES_DIR).glob("epoch_*.png")))
+    return DiskNeeds(checkpoint, max(0, cfg.keep_checkpoints + 1 - held_checkpoints),
+                     cfg.keep_checkpoints, held_checkpoints,
+                     _grid_bytes(tuple(shape), cfg.num_samples),
+                     max(0, cfg.epochs - held_grids), models)
+
+
+def _check_disk(run_dir: Path, needs: DiskNeeds) -> None:
+    """Refuses a run that will not fit in the free space of its folder's disk;
+    warns (one line on stderr) when it will take most of it."""
+    free = rf.free_space(run_dir)
+    h = rf.human_bytes
+    if needs.total > free:
+        raise TrainError(f"not enough free disk for run folder {run_dir}: the run will write "
+                         f"about {h(needs.total)} ({needs.describe()}) and {h(free)} is free "
+                         "there; free space, lower --keep-checkpoints or --num-samples, or "
+                         "pass --out on another disk")
+    if needs.total * DISK_MARGIN > free:
+        print(f"warning: run folder {run_dir}: the run will write about {h(needs.total)} "
+              f"({needs.describe()}), more than half of the {h(free)} free there",
+              file=sys.stderr, flush=True)
 
 
 def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
@@ -170,7 +285,9 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
 
     With `cfg.resume`, continues from the run folder's last checkpoint with
     weights, both optimizers, the step count, the RNG state and the data
-    stream position restored, so that the result matches an uninterrupted run.
+    stream position restored, so that the result matches an uninterrupted run
+    (from the previous checkpoint kept, said on stderr, if the newest cannot
+    be loaded). The run folder may have been moved or copied since.
 
     Under `cfg.strategy` (or a strategy whose scope the caller opened, with
     the "default" one) the model and both optimizers are created in the
@@ -194,10 +311,12 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     examples = cache(lambda n: first_examples(source, n))
     # e.g. k-means (a few seconds) of the clustered variant: --clusters may not fit.
     plan = variant.prepare_data(info, examples, clusters=cfg.clusters, seed=cfg.seed)
+    evaluator = _evaluator(cfg, info)  # a named one that cannot score this data stops here
     previous_policy = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(cfg.precision)  # before the model is built
     try:
-        return _build_and_train(cfg, strategy, info, source, plan, examples, list(callbacks))
+        return _build_and_train(cfg, strategy, info, source, plan, examples, list(callbacks),
+                                evaluator)
     except OSError as e:
         # A full disk mid-run (checkpoints say so themselves): one line, not a
         # traceback; every file is written whole or not at all.
@@ -209,7 +328,8 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
         keras.mixed_precision.set_dtype_policy(previous_policy)
 
 
-def _build_and_train(cfg, strategy, info, source, plan, examples, callbacks) -> TrainResult:
+def _build_and_train(cfg, strategy, info, source, plan, examples, callbacks,
+                     evaluator=None) -> TrainResult:
     keras.utils.set_random_seed(cfg.seed)
     steps_per_epoch = _steps_per_epoch(cfg, info)
     total = cfg.epochs * steps_per_epoch
@@ -227,9 +347,10 @@ def _build_and_train(cfg, strategy, info, source, plan, examples, callbacks) -> 
     # that nothing races on a shared filesystem. The model's own checks ran
     # above: a run it refuses leaves no folder behind.
     chief = distribute.is_chief(strategy)
-    run_dir = _prepare_run_dir(cfg) if chief else cfg.run_dir
+    run_dir = _prepare_run_dir(cfg, disk_needs(cfg, model, info.shape)) if chief \
+        else cfg.run_dir
     return _train(cfg, run_dir, info, model, source, plan, examples, steps_per_epoch,
-                  callbacks, chief)
+                  callbacks, chief, evaluator)
 
 
 def _steps_per_epoch(cfg: TrainConfig, info) -> int:
@@ -260,21 +381,33 @@ def _sampler_classes(sampler) -> int | None:
     raise ValueError("a conditional generator without a label Embedding layer")
 
 
-def _fd_callback(cfg: TrainConfig, info, sampler, examples) -> list:
-    """[FrechetDistance] for digit data when the shipped classifier is there."""
-    if not cfg.fd_every or tuple(info.shape) != (28, 28, 1):
+def _fd_callback(cfg: TrainConfig, evaluator, sampler, examples) -> list:
+    """[FrechetDistance] when an evaluator fits the data (`_evaluator`)."""
+    if not cfg.fd_every or evaluator is None:
         return []
-    from keras_gan.evaluator import DEFAULT_CLASSIFIER, DigitEvaluator
-
-    if not Path(DEFAULT_CLASSIFIER).exists():
-        print(f"note: no digit classifier at {DEFAULT_CLASSIFIER}; digit FD not logged")
-        return []
-    return [FrechetDistance(DigitEvaluator(), examples(FD_EXAMPLES), cfg.fd_samples,
+    return [FrechetDistance(evaluator, examples(FD_EXAMPLES), cfg.fd_samples,
                             cfg.fd_every, seed=cfg.seed, num_classes=_sampler_classes(sampler))]
 
 
+def _evaluator(cfg: TrainConfig, info):
+    """The FD's extractor, chosen (and a named one checked) before anything is
+    written. auto without a shipped classifier logs no FD, and says so."""
+    if not cfg.fd_every or info.kind != "image":
+        return None
+    from keras_gan.evaluator import MissingClassifierError, choose_evaluator
+
+    try:
+        return choose_evaluator(cfg.evaluator, info.source, info.shape, info.class_names)
+    except MissingClassifierError as e:
+        if cfg.evaluator != "auto":
+            raise
+        print(f"note: FD not logged: {e}", file=sys.stderr)
+        return None
+
+
 def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
-           steps_per_epoch: int, extra_callbacks: list, chief: bool = True) -> TrainResult:
+           steps_per_epoch: int, extra_callbacks: list, chief: bool = True,
+           evaluator=None) -> TrainResult:
     variant = get_gan(cfg.gan)
     total = cfg.epochs * steps_per_epoch
     if chief:
@@ -302,10 +435,10 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
         # mixed_float16 skips overflowing updates silently: count them, before the loggers.
         *([SkippedUpdates()] if cfg.precision == "mixed_float16" else []),
         *([
-            Checkpoint(checkpoints, cfg.checkpoint_every),
+            Checkpoint(checkpoints, cfg.checkpoint_every, keep=cfg.keep_checkpoints),
             SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres),
             # before the loggers: it adds to their logs
-            *_fd_callback(cfg, info, sampler, examples),
+            *_fd_callback(cfg, evaluator, sampler, examples),
             MetricsCSV(run_dir / rf.METRICS_FILE),
         ] if chief else []),
         *extra_callbacks,

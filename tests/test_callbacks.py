@@ -6,6 +6,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from keras_gan import run_folder
 from keras_gan.callbacks import MetricsCSV
@@ -76,3 +77,17 @@ def test_older_ragged_files_keep_their_index_columns(tmp_path):
     assert run_folder.run_summary(tmp_path) == {"steps": 30, "train_seconds": 4.0}
     assert run_folder.read_metrics(tmp_path / "missing.csv") == []
     assert run_folder.run_summary(tmp_path / "nowhere") == {}
+
+
+def test_frechet_distance_names_its_extractor_and_refuses_unfit_data():
+    """The logged key says which features measured the FD; an extractor that
+    cannot score the data is refused when the callback is made."""
+    from keras_gan.callbacks import FrechetDistance
+    from keras_gan.evaluator import DigitEvaluator, EmojiEvaluator, EvaluatorError
+
+    colour = np.zeros((4, 32, 32, 3), np.float32)
+    with pytest.raises(EvaluatorError) as info:
+        FrechetDistance(DigitEvaluator(), colour)
+    assert str(info.value) == ("FrechetDistance: the digit classifier scores 28x28x1 images, "
+                               "not (32, 32, 3).")
+    assert FrechetDistance(EmojiEvaluator(), colour, num_samples=4).key == "emoji_fd"

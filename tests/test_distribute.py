@@ -190,10 +190,12 @@ def test_multiworker_trains_writes_from_the_chief_only_and_resumes(tmp_path):
     _run_workers(run, "--epochs", "1")
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     assert state["step"] == 4
-    # One writer: one metrics row per epoch, one weights file, one grid.
+    # One writer: one metrics row per epoch, one weights file per checkpoint
+    # (steps 2 and 4, both kept: --keep-checkpoints 2), one grid.
     rows = (run / "metrics.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[1].startswith("1,4,")
-    assert len(list((run / "checkpoints").glob("*.weights.h5"))) == 1
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.weights.h5")) == [
+        "ckpt-000000002.weights.h5", "ckpt-000000004.weights.h5"]
     assert [p.name for p in (run / "samples").iterdir()] == ["epoch_001.png"]
     assert (run / "generator.keras").exists()
     assert TrainConfig.from_json(run / "config.json").strategy == "multiworker"

@@ -1,16 +1,25 @@
-"""The shipped digit classifier and the evaluators built on it."""
+"""The shipped digit and emoji classifiers and the evaluators built on them."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from keras_gan.classifiers import emoji_class_names, emoji_splits
 from keras_gan.evaluator import (
     DEFAULT_CLASSIFIER,
+    DEFAULT_EMOJI_CLASSIFIER,
+    EMOJI_CATEGORIES,
     HELD_OUT,
     MNIST_SAMPLE,
     DigitEvaluator,
+    EmojiEvaluator,
+    EvaluatorError,
     InceptionEvaluator,
+    auto_evaluator,
+    choose_evaluator,
+    clean_images,
     mnist_splits,
 )
 from keras_gan.metrics import inception_score
@@ -125,3 +134,112 @@ def test_inception_imagenet_weights_missing(tmp_path, monkeypatch):
     assert str(tmp_path / "models") in str(info.value)
     with pytest.raises(ValueError, match="No InceptionV3 weights file"):
         InceptionEvaluator(weights=tmp_path / "missing.h5")
+
+
+# --- choosing an extractor, clean-fid conventions, the emoji classifier ---
+
+EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
+EMOJI_CARD = json.loads((DEFAULT_EMOJI_CLASSIFIER.parent / "model.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def emoji_evaluator():
+    return EmojiEvaluator()
+
+
+def test_auto_picks_the_extractor_trained_on_the_data(evaluator):
+    assert auto_evaluator("mnist-sample", (28, 28, 1)) == "digit"
+    assert auto_evaluator("tfds:mnist:test", (28, 28, 1)) == "digit"
+    # 28x28 grey but not digits: no digit FD by default.
+    assert auto_evaluator("tfds:fashion_mnist", (28, 28, 1)) is None
+    assert auto_evaluator("npz:mine.npz", (28, 28, 1)) is None
+    assert auto_evaluator("npz:e.npz", (32, 32, 3), EMOJI_CATEGORIES) == "emoji"
+    assert auto_evaluator("folder:icons", (32, 32, 3)) is None
+    assert isinstance(choose_evaluator("auto", "mnist-sample", (28, 28, 1)), DigitEvaluator)
+    assert choose_evaluator("auto", "tfds:fashion_mnist", (28, 28, 1)) is None
+    assert choose_evaluator("none", "mnist-sample", (28, 28, 1)) is None
+    assert choose_evaluator("auto", "ring", (2,)) is None
+    # The user's own digits: theirs to name.
+    assert isinstance(choose_evaluator("digit", "npz:mine.npz", (28, 28, 1)), DigitEvaluator)
+
+
+@pytest.mark.parametrize("name, source, shape, message", [
+    ("digit", "tfds:fashion_mnist", (28, 28, 1),
+     "the digit classifier scores MNIST digits; tfds:fashion_mnist is not digits (its FD "
+     "would measure nothing); pass --evaluator none"),
+    ("digit", "npz:icons.npz", (32, 32, 3),
+     "the digit classifier scores 28x28x1 images, not (32, 32, 3); pass --evaluator none or "
+     "another extractor"),
+    ("emoji", "mnist-sample", (28, 28, 1),
+     "the emoji classifier scores 32x32x3 or 64x64x3 images, not (28, 28, 1); pass "
+     "--evaluator none or another extractor"),
+    ("fid", "mnist-sample", (28, 28, 1),
+     "Unknown evaluator 'fid'; choose from auto, none, digit, emoji, inception."),
+])
+def test_an_extractor_that_does_not_fit_is_refused(name, source, shape, message):
+    with pytest.raises(EvaluatorError) as info:
+        choose_evaluator(name, source, shape)
+    assert str(info.value) == message
+
+
+def test_clean_images_quantise_then_resize_bicubic():
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 8, 8, 3)).astype(np.float32)
+    as_uint8 = np.round((x + 1) * 127.5).astype(np.uint8)
+    np.testing.assert_array_equal(clean_images(x), clean_images(as_uint8))
+    np.testing.assert_allclose(clean_images(x), as_uint8 / 127.5 - 1, atol=1e-6)
+    big = clean_images(x, 16)
+    assert big.shape == (3, 16, 16, 3) and big.min() >= -1 and big.max() <= 1
+    channel = Image.fromarray(as_uint8[1, ..., 2].astype(np.float32), mode="F")
+    want = np.clip(np.asarray(channel.resize((16, 16), Image.BICUBIC)), 0, 255) / 127.5 - 1
+    np.testing.assert_allclose(big[1, ..., 2], want, atol=1e-6)
+
+
+def test_same_numbers_from_a_generator_a_folder_and_an_npz(tmp_path, emoji_evaluator):
+    """clean-fid's point: float samples in memory, the same samples saved as
+    PNGs, and an npz of their uint8 values all give the same features."""
+    from PIL import Image
+
+    from keras_gan.data import load_dataset
+
+    rng = np.random.default_rng(1)
+    fake = np.tanh(rng.normal(size=(6, 32, 32, 3))).astype(np.float32)
+    pixels = np.round((fake + 1) * 127.5).astype(np.uint8)
+    (tmp_path / "pngs").mkdir()
+    for i, image in enumerate(pixels):
+        Image.fromarray(image).save(tmp_path / "pngs" / f"{i}.png")
+    np.savez(tmp_path / "fake.npz", x=pixels)
+    loaded = {}
+    for source in (f"folder:{tmp_path / 'pngs'}", f"npz:{tmp_path / 'fake.npz'}"):
+        ds, _ = load_dataset(source)
+        loaded[source] = np.stack([x for x, _ in ds.as_numpy_iterator()])
+    want = emoji_evaluator.features(fake)
+    for images in loaded.values():
+        # A folder's files come back in name order, as written.
+        np.testing.assert_allclose(emoji_evaluator.features(images), want, atol=1e-4)
+
+
+@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+def test_emoji_classifier_held_out_accuracy(emoji_evaluator):
+    """The card's accuracy on the held-out emoji, reproduced from the data as
+    `keras-gan train` loads it (on white)."""
+    from keras_gan.data import load_dataset
+
+    split = emoji_splits(EMOJI_DATA)
+    ds, _ = load_dataset(f"npz:{EMOJI_DATA}")
+    x = np.stack([x for x, _ in ds.as_numpy_iterator()])[split["test"]]
+    accuracy = np.mean(emoji_evaluator.probs(x).argmax(1) == split["y"][split["test"]])
+    assert len(split["test"]) == EMOJI_CARD["held_out_rows"]
+    assert accuracy == pytest.approx(EMOJI_CARD["held_out_accuracy"]["64px"], abs=0.002)
+    assert accuracy > 0.75  # 20 classes: chance is 5%, the largest class ~30%
+
+
+def test_emoji_classifier_card(emoji_evaluator):
+    assert emoji_evaluator.name == "emoji" and emoji_evaluator.num_classes == 20
+    assert emoji_evaluator.feature_dim == EMOJI_CARD["feature_dim"] == 128
+    assert EMOJI_CARD["class_names"] == list(emoji_class_names())
+    assert "Twemoji" in EMOJI_CARD["dataset"] and "Noto" in EMOJI_CARD["dataset"]
+    conventions = emoji_evaluator.conventions()
+    assert conventions["extractor"] == "emoji" and "bicubic" in conventions["resize"]

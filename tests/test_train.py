@@ -72,7 +72,8 @@ def test_an_existing_run_is_never_overwritten(tmp_path):
         train(toy_cfg(tmp_path, epochs=2, batch_size=16, resume=True))
     assert str(e.value) == (f"cannot resume {tmp_path}/run with a different config "
                             "(batch_size: 32 -> 16); only these may change: checkpoint_every, "
-                            "epochs, fd_every, fd_samples, strategy, tensorboard, verbose")
+                            "epochs, evaluator, fd_every, fd_samples, keep_checkpoints, strategy, "
+                            "tensorboard, verbose")
 
 
 class CrashAt(keras.callbacks.Callback):
@@ -278,3 +279,25 @@ def test_trick_options_that_do_not_fit_the_run_fail_before_writing(tmp_path, opt
         train(toy_cfg(tmp_path, **options))
     assert str(e.value) == message
     assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture
+def mock_fashion(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=16, data_dir=str(tmp_path / "tfds")):
+        yield
+
+
+def test_no_digit_fd_on_images_that_are_not_digits(tmp_path, mock_fashion, capsys):
+    """28x28 grey Fashion-MNIST gets no digit FD by default, and naming the
+    digit classifier for it is refused before the run folder is written."""
+    cfg = TrainConfig(dataset="tfds:fashion_mnist", gan="dcgan", width=4, latent_dim=4,
+                      batch_size=8, steps_per_epoch=1, epochs=1, num_samples=4, verbose=0,
+                      tensorboard=False, fd_samples=8, out=str(tmp_path / "run"))
+    train(cfg)
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert not [k for k in header if k.endswith("_fd")]
+    with pytest.raises(ValueError, match="the digit classifier scores MNIST digits; "
+                                         "tfds:fashion_mnist is not digits"):
+        train(cfg.replace(evaluator="digit", out=str(tmp_path / "named")))
+    assert not (tmp_path / "named").exists()

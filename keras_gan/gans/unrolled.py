@@ -89,9 +89,8 @@ class UnrolledGAN(GAN):
             loss = self.generator_loss(fake_logits, fake, real_logits=real_logits, real=real,
                                        labels=labels)
             scaled = self.g_optimizer.scale_loss(loss * self._replica_scale())
-        grads = tape.gradient(scaled, variables)
-        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return {"g_loss": loss}
+        norm = self._apply(self.g_optimizer, tape, scaled, variables, norm=self.grad_norms)
+        return {"g_loss": loss, **self.grad_norm_logs("g", norm)}
 
     def get_config(self):
         return {**super().get_config(), "unroll_steps": self.unroll_steps,

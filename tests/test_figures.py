@@ -1,0 +1,187 @@
+"""The theory figures (keras_gan/figures, `keras-gan figures`) at tiny scale:
+each makes its file, and the numbers behind it say what the theory says.
+
+Tolerances are wide enough for any seed of these tiny runs and tight enough
+to fail when the math is wrong (a swapped loss, a D that does not train, a
+JSD off by a factor). The committed page, docs/theory.md, is checked to be
+what keras_gan/figures/doc.py renders from the committed figures.json.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_gan.figures import FIGURES, RESULTS_FILE, get_figure, list_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG2, LOG4 = math.log(2), math.log(4)
+
+
+def _make(name, tmp_path, **overrides):
+    result = get_figure(name).make(tmp_path, tiny=True, seed=0, progress=False, **overrides)
+    for f in result["files"]:
+        assert (tmp_path / f).stat().st_size > 1000, f
+    json.dumps(result)  # what figures.json stores must be plain JSON
+    return result["numbers"]
+
+
+def test_registry_names_every_module():
+    assert list_figures() == list(FIGURES)
+    for name in FIGURES:
+        module = get_figure(name)
+        assert module.NAME == name and set(module.TINY) <= set(module.FULL) | {"dataset"}
+    with pytest.raises(ValueError, match="unknown figure 'nope'"):
+        get_figure("nope")
+
+
+def test_optimal_discriminator_and_theorem_1(tmp_path):
+    n = _make("optimal-d", tmp_path, snapshots=(0, 200), panels=(0, 200), d_converge=300)
+    start, later = n["snapshots"]
+    for snap in (start, later):
+        # Proposition 1: the trained D is D* = p / (p + pg), where the densities are.
+        assert snap["mean_gap"] < 0.06, snap
+        # Theorem 1: V(D, G) -> 2 JSD - log 4 = C(G), and V <= C(G) for any D.
+        assert abs(snap["value"] - snap["c_of_g"]) < 0.06, snap
+        assert snap["value"] <= snap["c_of_g"] + 0.01, snap
+        assert -LOG4 - 0.01 <= snap["c_of_g"] <= 0.0 + 1e-6
+    # G starts far from N(2, 0.5) (C near 0: JSD near log 2) and moves toward it.
+    assert start["c_of_g"] > -0.1 and start["g_mean"] < 0.5
+    assert later["c_of_g"] < start["c_of_g"] - 0.3 and later["g_mean"] > 1.0
+
+
+def test_disjoint_supports_jsd_stuck_at_log2_emd_linear(tmp_path):
+    n = _make("disjoint", tmp_path)
+    lines = n["lines"]
+    for row in lines:
+        assert abs(row["jsd_estimate"] - LOG2) < 0.02, row
+        assert abs(row["emd_estimate"] - row["theta"]) < 0.2, row
+    emd = [row["emd_estimate"] for row in lines]  # thetas 1, 0.5, 0.25
+    assert emd[0] > emd[1] > emd[2] > 0
+    assert (emd[0] - emd[1]) / (emd[1] - emd[2]) == pytest.approx(2, rel=0.35)
+    g = n["gaussians"]
+    assert g["d_at_fakes"] < 0.01 and g["d_slope_at_fakes"] < 0.01
+    assert 0.7 < g["critic_slope_at_fakes"] < 1.6
+    assert g["critic_linear_r2"] > 0.95
+
+
+def test_instance_noise_restores_the_gradient(tmp_path):
+    n = _make("noise", tmp_path)
+    d = n["discriminator"]
+    plain, noisy = d["instance noise 0"], d["instance noise 1"]
+    assert noisy["d_at_fakes"] > 10 * plain["d_at_fakes"]
+    assert noisy["g_loss_slope_at_fakes"] > 10 * plain["g_loss_slope_at_fakes"]
+    # One-sided label noise leaves D saturated at the fakes.
+    assert d["label noise 0.3"]["d_at_fakes"] < 0.05
+    runs = n["runs"]
+    run_plain = runs["plain"]
+    run_noisy = next(v for k, v in runs.items() if k.startswith("instance"))
+    assert run_noisy["median_g_grad_norm_first"] > 5 * run_plain["median_g_grad_norm_first"]
+    assert run_noisy["g_mean_end"] > run_plain["g_mean_end"] + 0.5
+
+
+def test_mode_collapse_grid_and_animation(tmp_path):
+    from PIL import Image
+
+    n = _make("mode-collapse", tmp_path, rows=("preset",), steps=50, every=25)
+    assert set(n) == {"preset"}
+    for row in n.values():
+        assert list(row) == ["0", "25", "50"]
+        assert all(0 <= m["modes"] <= 8 and 0 <= m["high_quality"] <= 100 for m in row.values())
+    with Image.open(tmp_path / "mode_collapse.gif") as gif:
+        assert gif.n_frames == 3
+    # The plain rows: the benchmark's common setting, only the variant differs.
+    from keras_gan.figures.mode_collapse import row_config
+
+    cfgs = [row_config(row, 10, 0, str(tmp_path)) for row in ("gan", "unrolled", "pacgan")]
+    assert [c.gan for c in cfgs] == ["gan", "unrolled", "pacgan"]
+    for c in cfgs:
+        assert (c.latent_dim, c.batch_size, c.d_lr, c.g_lr, c.ema_decay) == (
+            256, 512, 1e-4, 1e-3, 0.0)
+    assert row_config("preset", 10, 0, str(tmp_path)).gan == "pacgan"
+
+
+def test_progression_scores_each_snapshot(tmp_path):
+    n = _make("progression", tmp_path, snapshots=(1, 3), scored=100)
+    assert [s["step"] for s in n["snapshots"]] == [1, 3]
+    for s in n["snapshots"]:
+        assert math.isfinite(s["digit_fd"]) and s["digit_fd"] > 0
+        assert 1.0 <= s["digit_score"] <= 10.0
+    assert (tmp_path / "progression_mnist-sample.png").exists()
+
+
+def test_dataset_option_reaches_only_the_progression_figure(tmp_path, monkeypatch):
+    """`--dataset` plugs another image source into figure 6 (emoji, once
+    colour lands); the other figures do not take it."""
+    import keras_gan.figures as figures
+    from keras_gan.figures import progression
+
+    seen = {}
+
+    def fake_make(name):
+        def make(out_dir, **kwargs):
+            seen[name] = kwargs
+            return {"files": [], "settings": {}, "numbers": {}}
+        return make
+
+    for name in ("progression", "saturation"):
+        monkeypatch.setattr(get_figure(name), "make", fake_make(name))
+    results = figures.make_figures(tmp_path, ["saturation", "progression"], tiny=True,
+                                   dataset="npz:emoji64.npz", progress=False)
+    assert seen["progression"]["dataset"] == "npz:emoji64.npz"
+    assert "dataset" not in seen["saturation"]
+    assert list(results["figures"]) == ["saturation", "progression"]  # the registry's order
+    cfg = progression.run_config("npz:emoji64.npz", 7, 0, str(tmp_path))
+    assert (cfg.dataset, cfg.steps_per_epoch, cfg.gan) == ("npz:emoji64.npz", 7, "clustered")
+
+
+def test_gan_vs_vae_reads_the_committed_digit_reports(tmp_path):
+    n = _make("gan-vs-vae", tmp_path, steps=10, samples=200)
+    assert set(n["ring"]) == {"gan", "vae"}
+    assert n["ring"]["gan"]["gan"] == "pacgan" and n["ring"]["vae"]["gan"] == "vae"
+    vae = json.loads((ROOT / "benchmarks/results/eval/mnist-vae/eval.json").read_text())
+    assert n["digits"]["VAE"]["fd"] == round(vae["metrics"]["fd"], 2)
+
+
+def test_saturating_loss_gradient_vanishes_when_d_wins_via_cli(tmp_path):
+    """Through `keras-gan figures` (results file and page), the saturation figure."""
+    from keras_gan.cli import main
+    from keras_gan.figures.doc import render
+
+    out, doc = tmp_path / "figs", tmp_path / "theory.md"
+    assert main(["figures", "--only", "saturation", "--tiny", "--out", str(out), "--quiet",
+                 "--doc", str(doc)]) == 0
+    results = json.loads((out / RESULTS_FILE).read_text())
+    entry = results["figures"]["saturation"]
+    assert entry["command"] == f"keras-gan figures --only saturation --out {out} --tiny"
+    assert entry["seconds"] > 0 and entry["files"] == ["saturation.png"]
+    text = doc.read_text()
+    assert text == render(results, out, doc)
+    assert "figs/saturation.png" in text and f"{entry['seconds']:.0f} s of wall time" in text
+
+    n = entry["numbers"]
+    assert n["curve_error"] < 1e-5  # autodiff of the library's losses: D and 1 - D
+    sat, ns = n["saturating"], n["non_saturating"]
+    assert sat["d_fake_start"] < 0.05  # D wins early
+    assert n["grad_ratio_first"] > 5
+    # With SGD, the minimax generator barely moves; the non-saturating one does.
+    assert ns["g_mean_end"] - ns["g_mean_start"] > 3 * abs(sat["g_mean_end"]
+                                                          - sat["g_mean_start"])
+
+
+def test_committed_page_is_rendered_from_committed_results():
+    from keras_gan.figures.doc import render
+
+    out, doc = ROOT / "docs" / "figures", ROOT / "docs" / "theory.md"
+    results = json.loads((out / RESULTS_FILE).read_text())
+    assert not results["tiny"]
+    assert list(results["figures"]) == list(FIGURES)  # every figure, full scale
+    for entry in results["figures"].values():
+        for f in entry["files"]:
+            assert (out / f).exists(), f
+    assert doc.read_text() == render(results, out, doc), (
+        "docs/theory.md is stale: python -m keras_gan.figures.doc docs/figures docs/theory.md")
+    assert "(docs/theory.md)" in (ROOT / "README.md").read_text()
+    assert np.isfinite([e["seconds"] for e in results["figures"].values()]).all()
