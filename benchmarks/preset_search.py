@@ -12,6 +12,10 @@ line per copy. With CLOCK=cpu in the environment the seconds are this
 process's CPU time (one thread: its time alone on a core, however busy the
 machine). The search of issue 6 ran two of these at a time, one TensorFlow
 thread each; its lines are in benchmarks/results/preset_search.md.
+
+    python benchmarks/preset_search.py --table LINES.jsonl
+
+prints the markdown table of such JSON lines (collected from the runs' output).
 """
 import json
 import os
@@ -42,7 +46,25 @@ def typed(base: TrainConfig, key: str, value: str):
     return type(default)(value)
 
 
+def table(path) -> str:
+    """The JSON lines of `path` as a markdown table, in their order."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    fixed = ("tag", "step", "sec", "fd", "score", "precision", "recall", "min_class")
+    lines = ["| tag | overrides | step | CPU or wall s | FD | score | precision | recall | "
+             "smallest class |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        over = " ".join(f"{k}={v}" for k, v in r.items()
+                        if k not in fixed and k not in ("dataset", "image_size", "seed"))
+        lines.append(f"| {r['tag']} | {over or '(none)'} | {r['step']} | {r['sec']} | "
+                     f"{r['fd']} | {r['score']} | {r.get('precision', '')} | "
+                     f"{r.get('recall', '')} | {r['min_class']} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if sys.argv[1] == "--table":
+        print(table(sys.argv[2]))
+        return
     tag, budget, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     base = TrainConfig()
     overrides = {k: typed(base, k, v) for k, v in (a.split("=", 1) for a in sys.argv[4:])}

@@ -184,6 +184,35 @@ def throughput() -> str:
     return "\n".join(lines)
 
 
+def emoji_ttq() -> str:
+    t = _json(RESULTS / "emoji32_time_to_quality.json")
+    res = t["results"]
+    preset, base = "yaml:presets/emoji-32.yaml", "plain-dcgan"
+    labels = {preset: "`presets/emoji-32.yaml`", base: "plain DCGAN"}
+    ref = next(iter(res[preset].values()))["reference"]
+    lines = ["| recipe (seed 1) | CPU minutes | steps | emoji FD | precision | recall | FD / "
+             "plain DCGAN's |", "|---|---|---|---|---|---|---|"]
+    for r in (preset, base):
+        for b, x in sorted(res[r].items(), key=lambda kv: float(kv[0])):
+            ratio = x["fd"] / res[base][b]["fd"]
+            lines.append(f"| {labels[r]} | {float(b):g} | {x['step']:,} | {x['fd']:.2f} | "
+                         f"{x['precision']:.2f} | {x['recall']:.2f} | "
+                         + (f"{ratio:.2f} |" if r == preset else "1 |"))
+    p30, b30 = res[preset]["30.0"], res[base]["30.0"]
+    last = p30["fd"] / b30["fd"]
+    lines += ["", f"Real halves: emoji FD {ref['fd']:.2f}, precision {ref['precision']:.2f}, "
+              f"recall {ref['recall']:.2f}. Goal (issue 16): at 30 minutes the preset's FD at "
+              f"most a third of the plain DCGAN's: {last:.2f}, "
+              f"{'met' if last <= 1 / 3 else 'not met'}. The preset's samples are sharper "
+              f"(lower FD) but repeat more: recall {p30['recall']:.2f} against "
+              f"{b30['recall']:.2f}.", "",
+              "| `presets/emoji-32.yaml`, 30 CPU minutes | plain DCGAN, 30 CPU minutes |",
+              "|---|---|",
+              "| ![preset](benchmarks/results/emoji32_preset_emoji-32_30min.png) | "
+              "![dcgan](benchmarks/results/emoji32_plain_dcgan_plain-dcgan_30min.png) |"]
+    return "\n".join(lines)
+
+
 # -- GAN vs VAE, shipped models ------------------------------------------------------------
 
 
@@ -316,6 +345,7 @@ def rehearsal() -> str:
 
 
 BLOCKS = {"rehearsal": rehearsal, "toy": toy, "ttq": ttq, "ttq-rpgan": ttq_rpgan,
+          "emoji-ttq": emoji_ttq,
           "throughput": throughput, "vae": vae, "shipped": shipped, "inference": inference,
           "shipped-list": shipped_list}
 

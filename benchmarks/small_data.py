@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     for row in rows:
         cfg = TrainConfig(**{**settings, **ROWS[row]}, dataset=f"npz:{tmp / 'train.npz'}",
                           image_size=args.image_size, seed=args.seed, out=str(tmp / row),
-                          epochs=100_000, fd_every=0, tensorboard=False, verbose=0,
+                          epochs=2_000, fd_every=0, tensorboard=False, verbose=0,
                           checkpoint_every=10**9)
         snap = Snapshots(60 * args.every, 60 * args.budget)
         model = train(cfg, callbacks=[snap]).model

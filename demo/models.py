@@ -128,6 +128,8 @@ def card_markdown(model: Model) -> str:
                  f"z ~ N(0, I)\n- runs on: ONNX Runtime, {g.provider}")
     if card.get("fp16_max_abs_error") is not None:
         lines.append(f"- fp16 copy: max abs error {card['fp16_max_abs_error']:.2g} vs fp32")
+    if card.get("attribution"):  # the training images' credit: CC-BY asks for it
+        lines.append(f"- data: {card['attribution']}")
     scores = _flatten(card.get("metrics") or {})
     if scores:
         lines.append("\n**Scores** (from the card)\n\n| metric | value |\n|---|---|")

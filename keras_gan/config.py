@@ -96,8 +96,8 @@ class TrainConfig:
     arch: str = _opt("auto", "networks: dcgan (images), resnet (SNGAN-style residual "
                      "networks, square images of 28, 32 or 64 px), tutorial (the TensorFlow "
                      "DCGAN tutorial's, images), mlp, or auto (mlp for 2D points, dcgan for "
-                     "grey images and images under 32 px, resnet for colour images of 32 px "
-                     "and more)", choices=ARCHS)
+                     "grey images and colour ones under 64 px, resnet for colour images of 64 "
+                     "px and more)", choices=ARCHS)
     latent_dim: int = _opt(64, "size of the latent vector z ~ N(0, I)")
     clusters: int = _opt(100, "k: k-means clusters of the real data that --gan clustered "
                          "conditions on (z's first coordinate picks one)")

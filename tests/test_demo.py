@@ -5,6 +5,7 @@ exports made here with `export_run` (conftest's `exported`): a
 conditional DCGAN and a 2D MLP, with a card holding scores.
 """
 
+import dataclasses
 import json
 import shutil
 import signal
@@ -140,6 +141,9 @@ def test_card_markdown(mnist, cond, toy):
     toy_text = card_markdown(toy)
     assert "2D points" in toy_text and "**ring**" in toy_text and "(30 s)" in toy_text
     assert "| modes | 8 |" in toy_text and "| high_quality | 0.93 |" in toy_text
+    assert "- data:" not in text  # no attribution on the card, none shown
+    credited = dataclasses.replace(mnist, card={**mnist.card, "attribution": "Twemoji, CC-BY"})
+    assert "- data: Twemoji, CC-BY" in card_markdown(credited)
 
 
 # -- validation ---------------------------------------------------------------------

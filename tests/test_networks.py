@@ -103,7 +103,8 @@ def test_resnet_refuses_what_it_cannot_build():
 
 @pytest.mark.parametrize("shape, arch", [
     ((2,), "mlp"), ((28, 28, 1), "dcgan"), ((32, 32, 1), "dcgan"), ((64, 64, 1), "dcgan"),
-    ((28, 28, 3), "dcgan"), ((32, 32, 3), "resnet"), ((64, 64, 3), "resnet"),
+    ((28, 28, 3), "dcgan"), ((32, 32, 3), "dcgan"), ((64, 64, 3), "resnet"),
+    ((128, 128, 3), "resnet"),
 ])
 def test_auto_picks_by_size_and_channels(shape, arch):
     assert resolve_arch("auto", shape) == arch
@@ -111,7 +112,7 @@ def test_auto_picks_by_size_and_channels(shape, arch):
 
 
 def test_auto_builds_resnet_for_colour():
-    g, _ = build_networks("auto", 8, (32, 32, 3), 4)
+    g, _ = build_networks("auto", 8, (64, 64, 3), 4)
     assert any(layer.name == "up1_out" for layer in g.layers)
 
 
@@ -152,8 +153,8 @@ def test_tiny_resnet_gan_trains_with_finite_losses():
 def test_vae_auto_on_colour_uses_the_resnet_pair():
     from keras_gan.vae import build_vae
 
-    vae = build_vae("auto", 8, (32, 32, 3), 8)
+    vae = build_vae("auto", 8, (64, 64, 3), 4)
     assert any(layer.name == "up1_out" for layer in vae.generator.layers)
     assert any(layer.name == "down1_out" for layer in vae.encoder.layers)
-    z_mean, z_log_var = vae.encoder(np.zeros((2, 32, 32, 3), "float32"))
+    z_mean, z_log_var = vae.encoder(np.zeros((2, 64, 64, 3), "float32"))
     assert tuple(z_mean.shape) == (2, 8) and z_log_var.dtype == "float32"

@@ -99,3 +99,16 @@ def test_every_generator_loads_with_keras_alone(tmp_path):
     assert result["classifier"] == [None, 10]
     assert set(result["errors"]) == {f.name for f in folders}
     assert max(result["errors"].values()) < 1e-4, result["errors"]
+
+
+@pytest.mark.parametrize("folder", MODELS, ids=lambda p: p.name)
+def test_models_trained_on_emoji_carry_the_attribution(folder):
+    """Twemoji is CC-BY 4.0: a model trained on it says so on its card (which
+    the demo shows)."""
+    card = json.loads((folder / "model.json").read_text())
+    if "emoji" not in str(card.get("dataset")):
+        assert "attribution" not in card
+        return
+    for credit in ("Twemoji", "Twitter, Inc. and other contributors", "CC-BY 4.0",
+                   "Noto Emoji", "Google", "Apache 2.0"):
+        assert credit in card["attribution"], credit
