@@ -139,17 +139,16 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
     else:
         from keras_gan.evaluator import choose_evaluator
 
-        data = info.get("data") or {}
-        same_data = real == config.get("dataset")
-        chosen = choose_evaluator(evaluator, real, shape,
-                                  data.get("class_names") if same_data else None, classifier)
+        # The reference data first: its class names tell `auto` what it is
+        # (an exported card of an unconditional model carries none).
+        ds, data = load_dataset(real, image_size=shape[0] if shape[0] == shape[1] else None,
+                                background=config.get("background") or "white")
+        chosen = choose_evaluator(evaluator, real, shape, data.class_names, classifier)
         if chosen is None:
             raise EvalError(
                 f"no evaluator fits {real} ({'x'.join(map(str, shape))} images): pass "
                 "--evaluator digit, emoji or inception to choose the extractor (see `keras-gan "
                 "eval --help`)")
-        ds, _ = load_dataset(real, image_size=shape[0] if shape[0] == shape[1] else None,
-                             background=config.get("background") or "white")
         x_real = np.stack([x for x, _ in ds.as_numpy_iterator()])
         result["kind"] = "images"
         result["metrics"] = image_metrics(fake, x_real, chosen, labels, seed)

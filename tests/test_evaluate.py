@@ -1,6 +1,7 @@
 """keras_gan/evaluate.py and `keras-gan eval`: scores, references, report files."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,21 @@ def test_eval_after_a_resume_that_adds_the_fd_column(tmp_path, capsys):
     assert main(["eval", str(run), "--num-samples", "200", "--evaluator", "digit"]) == 0
     assert "digit FD" in capsys.readouterr().out
     assert (run / "eval" / "losses.png").exists()
+
+
+EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
+
+
+@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+def test_eval_of_the_shipped_emoji_model_picks_the_emoji_features(tmp_path, monkeypatch,
+                                                                  capsys):
+    """An exported unconditional colour model's card names no classes; `auto`
+    still knows emoji64 by the reference data's category names."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # its dataset path is relative
+    shipped = Path("saved_models/emoji-32")
+    assert main(["eval", str(shipped), "--num-samples", "100", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "emoji FD (lower is better)" in out and "Features: emoji" in out
+    saved = json.loads((tmp_path / "eval.json").read_text())["metrics"]
+    assert saved["extractor"] == "emoji" and saved["conventions"]["num_real"] == 7572
+    assert saved["fd"] > saved["reference"]["fd"] > 0
