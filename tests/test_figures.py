@@ -185,3 +185,22 @@ def test_committed_page_is_rendered_from_committed_results():
         "docs/theory.md is stale: python -m keras_gan.figures.doc docs/figures docs/theory.md")
     assert "(docs/theory.md)" in (ROOT / "README.md").read_text()
     assert np.isfinite([e["seconds"] for e in results["figures"].values()]).all()
+
+
+EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
+
+
+@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+def test_progression_on_emoji_runs_the_colour_preset_and_scores_in_emoji_features(
+        tmp_path, monkeypatch):
+    from keras_gan.figures import progression
+    from keras_gan.figures.progression_emoji import EMOJI
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the preset's relative paths
+    cfg = progression.run_config(EMOJI, 5, 0, str(tmp_path),
+                                 "presets/emoji-32.yaml", 32)
+    assert (cfg.arch, cfg.image_size, cfg.d_lr, cfg.steps_per_epoch) == ("dcgan", 32, 2e-4, 5)
+    n = _make("progression-emoji", tmp_path, snapshots=(1, 2), scored=64, samples=4)
+    for s in n["snapshots"]:
+        assert math.isfinite(s["emoji_fd"]) and s["emoji_fd"] > 0 and "digit_fd" not in s
+    assert (tmp_path / "progression_emoji64.png").exists()

@@ -35,6 +35,7 @@ FIGURES = {
     "noise": "noise",
     "mode-collapse": "mode_collapse",
     "progression": "progression",
+    "progression-emoji": "progression_emoji",
     "gan-vs-vae": "gan_vs_vae",
 }
 RESULTS_FILE = "figures.json"

@@ -186,6 +186,13 @@ def _progression(r: dict) -> str:
                  + "|---|" + "---|" * len(keys) + "\n"
                  + "\n".join(f"| {x['step']:,} steps | " + " | ".join(
                      f"{x[k]:.2f}" for k in keys) + " |" for x in rows))
+    if s.get("preset"):
+        return (
+            f"Figure 6 again, on colour: one run of `{s['preset']}` (`--gan {s['gan']}`, "
+            f"DCGAN networks, EMA of G) on `{s['dataset']}` at {s['image_size']} px, the same "
+            f"{s['samples']} latents at each snapshot, {s['steps_made']:,} steps in all, each "
+            f"snapshot scored on {s['scored']:,} samples in the emoji classifier's features "
+            "(emoji FD, lower is better; score out of 20 classes)." + table)
     return (
         "The \"after 100, 1,000, 10,000 rounds\" grids of lecture notes, from one run of "
         f"the default preset (`keras-gan train`: `--gan {s['gan']}`, DCGAN networks, EMA "
@@ -193,8 +200,7 @@ def _progression(r: dict) -> str:
         f"(`SampleSnapshots`), {s['steps_made']:,} steps in all. Each snapshot is scored "
         f"on {s['scored']:,} samples by the project's classifier for the data (digit FD "
         "against as many real digits, lower is better; score out of 10). "
-        "`--dataset` swaps the source (colour emoji once that lands: "
-        "`--dataset npz:../shared/data/emoji64.npz`)." + table)
+        "`--dataset` swaps the source; figure 6b is the colour run." + table)
 
 
 def _gan_vs_vae(r: dict) -> str:
@@ -223,6 +229,7 @@ SECTIONS = {
     "noise": ("4. Noise helps overlap", "noise.png", _noise),
     "mode-collapse": ("5. Mode collapse in motion", "mode_collapse.gif", _mode_collapse),
     "progression": ("6. A training progression on images", None, _progression),
+    "progression-emoji": ("6b. The same on colour emoji", None, _progression),
     "gan-vs-vae": ("7. GAN vs VAE on the same data", "gan_vs_vae.png", _gan_vs_vae),
 }
 

@@ -26,14 +26,24 @@ FULL = dict(dataset="mnist-sample", snapshots=(10, 100, 1000, 2000), samples=64,
 TINY = dict(dataset="mnist-sample", snapshots=(2, 4), samples=16, scored=200)
 
 
-def run_config(dataset: str, steps: int, seed: int, out: str):
+# A preset file's keys that say how a run is kept, not what it trains.
+RUN_KEYS = {"out", "seed", "epochs", "fd_every", "tensorboard", "verbose", "resume",
+            "checkpoint_every"}
+
+
+def run_config(dataset: str, steps: int, seed: int, out: str, preset: str | None = None,
+               image_size: int | None = None):
     """The default preset (the config's defaults and the variant's recipe),
-    trained for `steps` steps in one epoch, quietly, in `out`."""
+    or a preset file's settings, trained for `steps` steps in one epoch,
+    quietly, in `out`."""
+    from keras_gan.config import read_yaml
     from keras_gan.gans import configure
 
-    return configure(dataset=dataset, epochs=1, steps_per_epoch=steps, seed=seed, out=out,
+    values = {k: v for k, v in read_yaml(preset).items() if k not in RUN_KEYS} if preset else {}
+    values.update(dataset=dataset, **({"image_size": image_size} if image_size else {}))
+    return configure(values, epochs=1, steps_per_epoch=steps, seed=seed, out=out,
                      verbose=0, checkpoint_every=10**9, tensorboard=False, fd_every=0,
-                     source="figures progression")
+                     source=preset or "figures progression")
 
 
 def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
@@ -52,7 +62,8 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
     at = sorted(int(v) for v in s["snapshots"])
     bar = common.Progress(at[-1], NAME, progress)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = run_config(s["dataset"], at[-1], seed, tmp)
+        cfg = run_config(s["dataset"], at[-1], seed, tmp, s.get("preset"),
+                         s.get("image_size"))
         z = sample_latents(max(s["samples"], s["scored"]), cfg.latent_dim, seed=seed)
         snapshots = SampleSnapshots(z, at)
         result = train(cfg, callbacks=[snapshots, common.progress_callback(bar)])
@@ -91,8 +102,9 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
             title += (f"\nFD {row[f'{evaluator.name}_fd']:.2f}, "
                       f"score {row[f'{evaluator.name}_score']:.2f}")
         ax.set_title(title, fontsize=9)
-    fig.suptitle(f"keras-gan train (default preset, --gan {cfg.gan}) on {s['dataset']}: "
-                 "the same 64 latents over training", fontsize=10)
+    how = f"--config {s['preset']}" if s.get("preset") else "default preset"
+    fig.suptitle(f"keras-gan train ({how}, --gan {cfg.gan}) on {s['dataset']}: "
+                 f"the same {s['samples']} latents over training", fontsize=10)
     slug = s["dataset"].split(":")[-1].split("/")[-1].split(".")[0] or "data"
     files = [common.save(fig, f"{out_dir}/progression_{slug}.png")]
     return dict(files=files, settings={**{k: (list(v) if isinstance(v, tuple) else v)
