@@ -78,6 +78,13 @@ def save_scatter(path, points, centres=None, title: str | None = None,
     if title:
         ax.set_title(title)
     ax.legend(loc="upper right", fontsize=7)
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig, path) -> Path:
+    """Writes a matplotlib figure (its folder made) and closes it."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
@@ -95,8 +102,4 @@ def _save_histogram(path, values, title: str | None = None) -> Path:
         ax.set_title(title)
     ax.set_xlabel("x")
     ax.legend(loc="upper right", fontsize=7)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
