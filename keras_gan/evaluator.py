@@ -34,6 +34,7 @@ from keras_gan.classifiers import (  # noqa: F401  (re-exported: the evaluators'
     build_digit_classifier,
     mnist_splits,
 )
+from keras_gan.config import EVALUATORS as CONFIG_EVALUATORS
 from keras_gan.errors import UserError
 
 _SAVED = Path(__file__).resolve().parents[1] / "saved_models"
@@ -331,7 +332,9 @@ class InceptionEvaluator(Evaluator):
 
 
 EVALUATORS = {"digit": DigitEvaluator, "emoji": EmojiEvaluator, "inception": InceptionEvaluator}
-EVALUATOR_CHOICES = ("auto", "none", *EVALUATORS)
+# What --evaluator takes, defined once in the config (which imports no Keras).
+EVALUATOR_CHOICES = CONFIG_EVALUATORS
+assert set(EVALUATOR_CHOICES) == {"auto", "none", *EVALUATORS}, "config.EVALUATORS drifted"
 
 
 def auto_evaluator(source: str, shape, class_names=None) -> str | None:

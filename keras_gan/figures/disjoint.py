@@ -99,14 +99,29 @@ def _slope(network, x) -> np.ndarray:
     return np.abs(tape.gradient(out, x).numpy()[:, 0])
 
 
+
+def _judges(g, dims: int, s: dict, seed: int):
+    """A `gan` discriminator and a `wgan-gp` critic, fresh MLPs on `dims`-D
+    samples of the fixed generator `g` (its optimizer a no-op: only D trains)."""
+    import keras
+
+    from keras_gan.gans import build_gan
+    from keras_gan.networks import build_mlp_discriminator
+
+    gan = build_gan("gan", g, build_mlp_discriminator((dims,), width=s["width"]), seed=seed)
+    gan.compile(keras.optimizers.Adam(s["d_lr"], beta_1=0.5), keras.optimizers.SGD(0.0))
+    wgan = build_gan("wgan-gp", g, build_mlp_discriminator((dims,), width=s["width"]),
+                     seed=seed)
+    wgan.compile(keras.optimizers.Adam(s["c_lr"], beta_1=0.5, beta_2=0.9),
+                 keras.optimizers.SGD(0.0))
+    return gan, wgan
+
+
 def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
     from keras_gan.data import sample_gauss1d
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_mlp_discriminator
-
     s = {**(TINY if tiny else FULL), **overrides}
     thetas = [float(t) for t in s["thetas"]]
     bar = common.Progress(len(thetas) * (s["d_steps"] + s["critic_steps"])
@@ -119,13 +134,8 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
     real = np.stack([np.zeros(n), rng.uniform(size=n)], 1).astype(np.float32)
     ds = _stream(real, s["batch"], seed)
     g = line_generator()
-    d = build_mlp_discriminator((2,), width=s["width"])
-    critic = build_mlp_discriminator((2,), width=s["width"])
-    gan = build_gan("gan", g, d, seed=seed)
-    gan.compile(keras.optimizers.Adam(s["d_lr"], beta_1=0.5), keras.optimizers.SGD(0.0))
-    wgan = build_gan("wgan-gp", g, critic, seed=seed)
-    wgan.compile(keras.optimizers.Adam(s["c_lr"], beta_1=0.5, beta_2=0.9),
-                 keras.optimizers.SGD(0.0))
+    gan, wgan = _judges(g, 2, s, seed)
+    d, critic = gan.discriminator, wgan.discriminator
     train_d, train_critic = common.d_trainer(gan), common.d_trainer(wgan)
     d0, c0 = _snapshot(d, gan.d_optimizer), _snapshot(critic, wgan.d_optimizer)
     test_real = np.stack([np.zeros(s["samples"]), rng.uniform(size=s["samples"])], 1)
@@ -150,13 +160,8 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
     real1 = sample_gauss1d(f"gauss1d:{REAL_MEAN},{STD}", n, seed + 1)
     ds1 = _stream(real1, s["batch"], seed)
     g1 = gauss_generator(FAKE_MEAN, STD)
-    d1 = build_mlp_discriminator((1,), width=s["width"])
-    critic1 = build_mlp_discriminator((1,), width=s["width"])
-    gan1 = build_gan("gan", g1, d1, seed=seed)
-    gan1.compile(keras.optimizers.Adam(s["d_lr"], beta_1=0.5), keras.optimizers.SGD(0.0))
-    wgan1 = build_gan("wgan-gp", g1, critic1, seed=seed)
-    wgan1.compile(keras.optimizers.Adam(s["c_lr"], beta_1=0.5, beta_2=0.9),
-                  keras.optimizers.SGD(0.0))
+    gan1, wgan1 = _judges(g1, 1, s, seed)
+    d1, critic1 = gan1.discriminator, wgan1.discriminator
     common.d_trainer(gan1)(ds1, s["gauss_steps"])
     bar.update(s["gauss_steps"])
     common.d_trainer(wgan1)(ds1, s["gauss_steps"])
