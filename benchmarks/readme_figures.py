@@ -184,14 +184,14 @@ def throughput() -> str:
     return "\n".join(lines)
 
 
-def emoji_ttq() -> str:
-    t = _json(RESULTS / "emoji32_time_to_quality.json")
+def _emoji_ttq(size: int, grids: tuple[str, str]) -> str:
+    t = _json(RESULTS / f"emoji{size}_time_to_quality.json")
     res = t["results"]
     preset, base = "yaml:presets/emoji-32.yaml", "plain-dcgan"
     labels = {preset: "`presets/emoji-32.yaml`", base: "plain DCGAN"}
     ref = next(iter(res[preset].values()))["reference"]
-    lines = ["| recipe (seed 1) | CPU minutes | steps | emoji FD | precision | recall | FD / "
-             "plain DCGAN's |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| recipe (seed {t.get('seed', 1)}, {size} px) | CPU minutes | steps | emoji FD "
+             "| precision | recall | FD / plain DCGAN's |", "|---|---|---|---|---|---|---|"]
     for r in (preset, base):
         for b, x in sorted(res[r].items(), key=lambda kv: float(kv[0])):
             ratio = x["fd"] / res[base][b]["fd"]
@@ -203,14 +203,23 @@ def emoji_ttq() -> str:
     lines += ["", f"Real halves: emoji FD {ref['fd']:.2f}, precision {ref['precision']:.2f}, "
               f"recall {ref['recall']:.2f}. Goal (issue 16): at 30 minutes the preset's FD at "
               f"most a third of the plain DCGAN's: {last:.2f}, "
-              f"{'met' if last <= 1 / 3 else 'not met'}. The preset's samples are sharper "
-              f"(lower FD) but repeat more: recall {p30['recall']:.2f} against "
-              f"{b30['recall']:.2f}.", "",
-              "| `presets/emoji-32.yaml`, 30 CPU minutes | plain DCGAN, 30 CPU minutes |",
-              "|---|---|",
-              "| ![preset](benchmarks/results/emoji32_preset_emoji-32_30min.png) | "
-              "![dcgan](benchmarks/results/emoji32_plain_dcgan_plain-dcgan_30min.png) |"]
+              f"{'met' if last <= 1 / 3 else 'not met'}. Recall at 30 minutes: "
+              f"{p30['recall']:.2f} (preset) against {b30['recall']:.2f}.", "",
+              f"| `presets/emoji-32.yaml`, 30 CPU minutes, {size} px | plain DCGAN, 30 CPU "
+              f"minutes, {size} px |", "|---|---|",
+              f"| ![preset](benchmarks/results/{grids[0]}) | "
+              f"![dcgan](benchmarks/results/{grids[1]}) |"]
     return "\n".join(lines)
+
+
+def emoji_ttq() -> str:
+    return _emoji_ttq(32, ("emoji32_preset_emoji-32_30min.png",
+                           "emoji32_plain_dcgan_plain-dcgan_30min.png"))
+
+
+def emoji_ttq_64() -> str:
+    return _emoji_ttq(64, ("emoji64_time_to_quality_emoji-32_30min.png",
+                           "emoji64_time_to_quality_plain-dcgan_30min.png"))
 
 
 def small_data() -> str:
@@ -365,8 +374,29 @@ def rehearsal() -> str:
     ])
 
 
-BLOCKS = {"rehearsal": rehearsal, "toy": toy, "ttq": ttq, "ttq-rpgan": ttq_rpgan,
-          "emoji-ttq": emoji_ttq, "small-data": small_data,
+def projection() -> str:
+    r = _json(RESULTS / "projection.json")
+    lines = [f"{r['n']:,} held-out digits (`{r['command']}`, {r['date']}; the evaluator on "
+             f"the real digits: {r['real_accuracy']:.1%}):", "",
+             "| model | loss | steps | MSE | agreement | ms per image, batch | ms, one "
+             "image |", "|---|---|---|---|---|---|---|"]
+    for row in r["rows"]:
+        lines.append(f"| {row['model']} | {row['loss']} | {row['steps']} | {row['mse']:.4f} "
+                     f"| {row['agreement']:.1%} | {row['batch_ms_per_image']:.1f} | "
+                     f"{row['single_ms']:.0f} |")
+    lines += ["", "Interpolating between two projected real digits of different labels "
+              f"({r['interpolation'][0]['pairs']} pairs, {r['interpolation'][0]['frames']} "
+              "frames each), the share of frames the evaluator is confident about (top "
+              f"probability >= 0.9; real held-out digits: {r['real_confident']:.1%}):", ""]
+    lines += [f"- `{i['model']}`: {i['confident_frames']:.1%} of frames; "
+              f"{i['paths_all_confident']:.1%} of paths confident throughout"
+              for i in r["interpolation"]]
+    return "\n".join(lines)
+
+
+BLOCKS = {"rehearsal": rehearsal, "projection": projection, "toy": toy, "ttq": ttq,
+          "ttq-rpgan": ttq_rpgan,
+          "emoji-ttq": emoji_ttq, "emoji-ttq-64": emoji_ttq_64, "small-data": small_data,
           "throughput": throughput, "vae": vae, "shipped": shipped, "inference": inference,
           "shipped-list": shipped_list}
 

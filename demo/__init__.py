@@ -1,4 +1,5 @@
-"""A Gradio demo of the exported generators: latent sampling and interpolation.
+"""A Gradio demo of the exported generators: latent sampling, interpolation,
+and projection of the user's own pictures (drawn or uploaded) to latents.
 
 Start it with `python -m demo` or `keras-gan demo` (flags: `--help`). It
 serves every folder of `saved_models/` (or `--models DIR`) that holds a
@@ -6,7 +7,10 @@ serves every folder of `saved_models/` (or `--models DIR`) that holds a
 
 - `demo.models`: finding and loading the models, their cards as Markdown;
 - `demo.render`: image grids, 2D scatter plots, GIFs (numpy and PIL);
-- `demo.service`: the requests: validation, sampling, interpolation, files;
+- `demo.service`: the requests: caps, validation, sampling, interpolation,
+  and the `Service` that writes the files;
+- `demo.projecting`: the user's pictures -> the generator's input -> their
+  latents (needs `keras-gan encoder`'s encoder.onnx and projector.onnx);
 - `demo.app`: the Gradio page (the only module that imports gradio) and the
   command line.
 

@@ -5,9 +5,18 @@ and turns its `DemoError` into `gr.Error`, which gradio shows as a message
 in the page (other exceptions show as a bare "Error", never a traceback).
 gradio is imported when the page is built, not when this module is.
 
-API (gradio_client): `/sample` (model, seed, n, truncation, class) -> PNG,
-`/interpolate` (model, seed_a, seed_b, steps, method, class_a, class_b) ->
-(strip PNG, GIF).
+API (gradio_client):
+- `/sample` (model, seed, n, truncation, class) -> PNG;
+- `/interpolate` (model, seed_a, seed_b, steps, method, class_a, class_b) ->
+  (strip PNG, GIF);
+- `/project` (model, image, steps, radius) -> (PNG of the picture as the
+  model sees it beside its reconstruction, Markdown line with the pixel error
+  and the conversions, PNG of nearby samples);
+- `/interpolate_images` (model, image_a, image_b, steps, frames) -> (strip
+  PNG, GIF).
+Images are the image editor's value: {"background": handle_file(path),
+"layers": [], "composite": handle_file(path)} (the composite is projected).
+`steps` there are refinement steps on the latent (0: the encoder alone).
 """
 
 from __future__ import annotations
@@ -20,9 +29,24 @@ import socket
 import sys
 
 from demo.models import DEFAULT_MODELS, DemoError, Model, card_markdown, one_line
+from demo.projecting import (
+    DEFAULT_FRAMES,
+    DEFAULT_PROJECTION_STEPS,
+    DEFAULT_RADIUS,
+    MAX_RADIUS,
+    check_projectable,
+)
 from demo.service import ALL_CLASSES, MAX_SEED, MAX_TRUNCATION, METHODS, Limits, Service
 
 DEFAULT_IMAGES, DEFAULT_POINTS, DEFAULT_STEPS = 16, 512, 10
+CANVAS, BRUSH = 280, 12  # the sketch pad; a digit drawn in it gets MNIST's 2-3 px strokes
+
+
+def _positive_or_zero(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -50,6 +74,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default: {defaults.max_points})")
     parser.add_argument("--max-steps", type=_positive_int, default=defaults.max_steps,
                         help=f"most interpolation steps (default: {defaults.max_steps})")
+    parser.add_argument("--max-projection-steps", type=_positive_or_zero,
+                        default=defaults.max_projection_steps,
+                        help=f"most refinement steps when projecting a user's picture "
+                             f"(default: {defaults.max_projection_steps}; 0: the encoder "
+                             f"alone)")
     parser.add_argument("--concurrency", type=_positive_int, default=2,
                         help="requests run at once; the rest wait in the queue "
                              "(default: 2)")
@@ -87,13 +116,24 @@ def build_app(service: Service, concurrency: int = 2):
                     value=min(most, DEFAULT_POINTS if model.points else DEFAULT_IMAGES),
                     label="number of points" if model.points else "number of images")
 
+    def projection_note(model: Model) -> str:
+        try:
+            check_projectable(model)
+        except DemoError as e:
+            return f"**Not for this model:** {e}"
+        what = "a digit" if model.generator.output_shape[-1] == 1 else "something"
+        return (f"Pick the brush and draw {what} in A (and B), or upload a picture; "
+                f"**Project** finds the latent z of A, **Interpolate A → B** walks from "
+                f"A's latent to B's.")
+
     def on_model(name):
         model = service.model(name)
         return (card_markdown(model), gr.update(**count_widget(model)),
                 gr.update(choices=classes(model, True), value=ALL_CLASSES,
                           visible=model.conditional),
                 *[gr.update(choices=classes(model, False), value="0",
-                            visible=model.conditional)] * 2)
+                            visible=model.conditional)] * 2,
+                projection_note(model))
 
     def on_sample(model, seed, n, truncation, label):
         return str(service.sample(model, seed, n, truncation, label))
@@ -103,6 +143,33 @@ def build_app(service: Service, concurrency: int = 2):
                                        class_b)
         return str(png), str(gif)
 
+    def on_project(model, image, steps, radius):
+        png, text, nearby = service.project(model, image, steps, radius)
+        return str(png), text, str(nearby)
+
+    def on_interpolate_images(model, image_a, image_b, steps, frames):
+        png, gif = service.interpolate_images(model, image_a, image_b, steps, frames)
+        return str(png), str(gif)
+
+    def editor(label: str, elem_id: str):
+        # RGBA: transparent stays transparent, and the service composites it onto
+        # white (what the pad shows); layers and transforms only get in the way.
+        return gr.ImageEditor(
+            label=label, type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
+            brush=gr.Brush(default_size=BRUSH, colors=["#000000"], default_color="#000000",
+                           color_mode="fixed"),
+            eraser=gr.Eraser(default_size=BRUSH), layers=False, transforms=(),
+            canvas_size=(CANVAS, CANVAS), format="png", elem_id=elem_id)
+
+    def shown(label: str, elem_id: str, gif: bool = False):
+        """An output picture: a PNG with download and full-screen buttons, or
+        a GIF (gradio would re-encode it as PNG if given a format)."""
+        if gif:
+            return gr.Image(label=label, type="filepath", interactive=False,
+                            elem_id=elem_id, buttons=["download"])
+        return gr.Image(label=label, type="filepath", format="png", interactive=False,
+                        elem_id=elem_id, buttons=["download", "fullscreen"])
+
     random_seed = f"() => Math.floor(Math.random() * {MAX_SEED + 1})"  # in the browser
 
     with gr.Blocks(title="keras-gan demo", analytics_enabled=False,
@@ -110,7 +177,9 @@ def build_app(service: Service, concurrency: int = 2):
         gr.Markdown("# keras-gan demo\nSample and interpolate the latent space of "
                     "generators exported by `keras-gan export`, run by ONNX Runtime. "
                     "The same seed gives the same picture here, in Keras and in the "
-                    "SavedModel.")
+                    "SavedModel. **From your image** finds the latent z of a picture you "
+                    "draw or upload (the guess of an encoder that `keras-gan encoder` "
+                    "trains, refined by gradient steps on z) and walks between two.")
         with gr.Row():
             with gr.Column(scale=3):
                 model = gr.Dropdown(service.names, value=first.name, label="model",
@@ -131,9 +200,7 @@ def build_app(service: Service, concurrency: int = 2):
                                             allow_custom_value=True, elem_id="class")
                         generate = gr.Button("Generate", variant="primary",
                                              elem_id="generate")
-                        picture = gr.Image(label="samples", type="filepath", format="png",
-                                           interactive=False, elem_id="samples",
-                                           buttons=["download", "fullscreen"])
+                        picture = shown("samples", "samples")
                     with gr.Tab("Interpolate", elem_id="interpolate-tab"):
                         with gr.Row():
                             seed_a = gr.Number(0, label="seed A", elem_id="seed-a")
@@ -155,16 +222,46 @@ def build_app(service: Service, concurrency: int = 2):
                                                "live near; lerp cuts through it")
                         go = gr.Button("Interpolate", variant="primary",
                                        elem_id="interpolate")
-                        strip = gr.Image(label="path", type="filepath", format="png",
-                                         interactive=False, elem_id="strip",
-                                         buttons=["download", "fullscreen"])
-                        gif = gr.Image(label="animation (GIF)", type="filepath",
-                                       interactive=False, elem_id="gif",
-                                       buttons=["download"])
+                        strip = shown("path", "strip")
+                        gif = shown("animation (GIF)", "gif", gif=True)
+                    with gr.Tab("From your image", elem_id="project-tab"):
+                        note = gr.Markdown(projection_note(first), elem_id="projection-note")
+                        with gr.Row():
+                            image_a = editor("A", "image-a")
+                            image_b = editor("B", "image-b")
+                        # --max-projection-steps 0 (the encoder alone) fixes it at 0; a
+                        # slider needs a range, so its bound is then 1 (and 1 refused).
+                        projection_steps = gr.Slider(
+                            0, max(1, limits.max_projection_steps), step=1,
+                            value=min(DEFAULT_PROJECTION_STEPS, limits.max_projection_steps),
+                            interactive=limits.max_projection_steps > 0,
+                            label="refinement steps", elem_id="projection-steps",
+                            info="gradient steps on z after the encoder's guess "
+                                 "(0 = the encoder alone)")
+                        with gr.Row():
+                            radius = gr.Slider(0, MAX_RADIUS, value=DEFAULT_RADIUS, step=0.05,
+                                               label="nearby radius", elem_id="radius",
+                                               info="the neighbours are G(z + r·e), "
+                                                    "e ~ N(0, I), in z's class or cluster")
+                            frames = gr.Slider(2, limits.max_steps, step=1,
+                                               value=min(DEFAULT_FRAMES, limits.max_steps),
+                                               label="frames A → B", elem_id="frames")
+                        with gr.Row():
+                            project = gr.Button("Project", variant="primary",
+                                                elem_id="project")
+                            walk = gr.Button("Interpolate A → B", variant="primary",
+                                             elem_id="interpolate-images")
+                        with gr.Row():
+                            projected = shown("A as the model sees it | G(z)", "projection")
+                            nearby = shown("nearby: G(z) in the middle", "nearby")
+                        info = gr.Markdown(label="error and conversions",
+                                           elem_id="projection-info")
+                        image_strip = shown("A → B", "image-strip")
+                        image_gif = shown("A → B (GIF)", "image-gif", gif=True)
             with gr.Column(scale=2):
                 card = gr.Markdown(card_markdown(first), elem_id="card")
 
-        model.change(on_model, model, [card, count, label, class_a, class_b],
+        model.change(on_model, model, [card, count, label, class_a, class_b, note],
                      queue=False, api_visibility="private")
         for button, target in ((dice, seed), (dice_a, seed_a), (dice_b, seed_b)):
             button.click(None, None, target, js=random_seed, api_visibility="private")
@@ -173,6 +270,11 @@ def build_app(service: Service, concurrency: int = 2):
         go.click(refusing(on_interpolate),
                  [model, seed_a, seed_b, steps, method, class_a, class_b], [strip, gif],
                  api_name="interpolate")
+        project.click(refusing(on_project), [model, image_a, projection_steps, radius],
+                      [projected, info, nearby], api_name="project")
+        walk.click(refusing(on_interpolate_images),
+                   [model, image_a, image_b, projection_steps, frames],
+                   [image_strip, image_gif], api_name="interpolate_images")
     app.queue(default_concurrency_limit=concurrency)
     return app
 
@@ -201,7 +303,9 @@ def check_address(host: str, port: int) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Runs the demo until interrupted; 2 with a message if it cannot start."""
     try:
-        limits = Limits(args.max_images, args.max_points, args.max_steps)
+        # A Namespace made by hand, without the newer flag, gets its default.
+        limits = Limits(args.max_images, args.max_points, args.max_steps,
+                        getattr(args, "max_projection_steps", Limits.max_projection_steps))
         service = Service.from_folder(args.models, limits)
     except DemoError as e:
         print(f"keras-gan demo: error: {one_line(e)}", file=sys.stderr)
@@ -232,7 +336,8 @@ def _cannot_serve(args: argparse.Namespace, reason) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m demo",
-        description="Serve exported generators in a web page: sampling and "
-                    "interpolation on ONNX Runtime.")
+        description="Serve exported generators in a web page: sampling, "
+                    "interpolation and projection of your own pictures on ONNX "
+                    "Runtime.")
     add_arguments(parser)
     return serve(parser.parse_args(argv))

@@ -45,6 +45,12 @@ class Model:
         return self.generator.conditional
 
     @property
+    def clustered(self) -> bool:
+        """True for clustered GANs: z[0] picks a k-means cluster of the data
+        (a digit), the rest of z the picture within it."""
+        return self.card.get("gan") == "clustered"
+
+    @property
     def class_names(self) -> list[str]:
         """One name per class ([] for unconditional models)."""
         if not self.conditional:

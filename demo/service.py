@@ -1,14 +1,19 @@
-"""The demo's requests, without gradio: validation, sampling, interpolation.
+"""The demo's requests, without gradio: the caps, validation, sampling,
+interpolation, and the `Service` the page calls.
 
 The functions take plain values (what the page's widgets send: numbers may
-come as floats, classes as strings) and either return pictures or raise
-`DemoError` with a message for the page. `Service` holds the loaded models,
-the caps and an outputs folder, and writes the files the page offers for
-download. `demo.app` only wires these to widgets.
+come as floats, classes as strings, pictures as uint8 arrays or the image
+editor's dict) and either return pictures or raise `DemoError` with a
+message for the page. Projection of the user's own pictures is in
+`demo.projecting` (it imports this module's validators; `Service.project`
+and `Service.interpolate_images` import it when called). `Service` holds
+the loaded models, the caps and an outputs folder, and writes the files the
+page offers for download. `demo.app` only wires these to widgets.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -24,6 +29,7 @@ import numpy as np
 
 from demo import render
 from demo.models import DemoError, Model, load_models
+from export.projection import MAX_STEPS as MOST_PROJECTION_STEPS
 from export.runtime import MIN_TRUNCATION, GeneratorError
 
 MAX_SEED = 2**32 - 1  # what the random-seed button draws from; any seed in it is valid
@@ -41,6 +47,7 @@ class Limits:
     max_images: int = 64
     max_points: int = 1024  # 2D models: a sample is a point, cheap, and few show nothing
     max_steps: int = 32
+    max_projection_steps: int = 200  # refinement steps on the latent of a user's picture
 
     def __post_init__(self):
         for name in ("max_images", "max_points", "max_steps"):
@@ -48,6 +55,9 @@ class Limits:
                 raise DemoError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_steps < 2:
             raise DemoError(f"max_steps must be at least 2, got {self.max_steps}")
+        if not 0 <= self.max_projection_steps <= MOST_PROJECTION_STEPS:
+            raise DemoError(f"max_projection_steps must be between 0 and "
+                            f"{MOST_PROJECTION_STEPS}, got {self.max_projection_steps}")
 
     @property
     def max_batch(self) -> int:
@@ -189,9 +199,17 @@ def interpolation(model: Model, seed_a, seed_b, steps, method="slerp", class_a=N
         frames = [render.scatter(cloud, bound, size=360, path=path[:i + 1], current=p)
                   for i, p in enumerate(path)]
     else:
-        strip = render.grid(path, cols=steps)
-        frames = list(render.to_rgb(render.upscale(path, render.GIF_TILE)))
+        return image_path(path)
     return strip, [render.with_progress(f, t) for f, t in zip(frames, ts, strict=True)]
+
+
+def image_path(path: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """uint8 (S, H, W, C) images along a path -> (the strip: one row of them,
+    one GIF frame per image with a progress bar under it)."""
+    ts = np.linspace(0.0, 1.0, len(path))
+    frames = render.to_rgb(render.upscale(path, render.GIF_TILE))
+    return (render.grid(path, cols=len(path)),
+            [render.with_progress(f, t) for f, t in zip(frames, ts, strict=True)])
 
 
 # -- the service -------------------------------------------------------------------
@@ -261,6 +279,37 @@ class Service:
         gif = self._write(stem + ".gif", lambda p: render.save_gif(frames, p))
         return png, gif
 
+    # The defaults are demo.projecting's DEFAULT_PROJECTION_STEPS, DEFAULT_RADIUS
+    # and DEFAULT_FRAMES (it imports this module, so it is imported when called;
+    # a test checks that they agree).
+    def project(self, name, image, steps=50, radius=0.5) -> tuple[Path, str, Path]:
+        """The projection of a user's picture: (the PNG of the input beside its
+        reconstruction, a Markdown line on it, the PNG of nearby samples)."""
+        from demo.projecting import check_radius, projection
+
+        model = self.model(name)
+        pair, nearby, text, found = projection(model, image, steps, radius, self.limits)
+        stem = f"{model.name}_projection_{_digest(pair)}_{found.steps}steps"
+        png = self._write(stem + ".png", lambda p: render.save_png(pair, p))
+        near = self._write(f"{stem}_nearby_r{check_radius(radius):g}.png",
+                           lambda p: render.save_png(nearby, p))
+        return png, text, near
+
+    def interpolate_images(self, name, image_a, image_b, steps=50,
+                           frames=10) -> tuple[Path, Path]:
+        """The path between the projections of two pictures, as a PNG strip and
+        a GIF; returns both paths."""
+        from demo.projecting import image_interpolation
+
+        model = self.model(name)
+        strip, pictures = image_interpolation(model, image_a, image_b, steps, frames,
+                                              self.limits)
+        # Named by the pictures' path (two users' requests never share a file).
+        stem = f"{model.name}_images_{_digest(strip)}_{int(steps)}steps_{int(frames)}frames"
+        png = self._write(stem + ".png", lambda p: render.save_png(strip, p))
+        gif = self._write(stem + ".gif", lambda p: render.save_gif(pictures, p))
+        return png, gif
+
     def _write(self, name: str, write) -> Path:
         """Writes through a temporary name and renames, so that a request for
         the same picture at the same time never reads a half-written file.
@@ -289,3 +338,9 @@ class Service:
                     f.unlink()
             except OSError:  # removed by another sweep meanwhile
                 pass
+
+
+def _digest(array: np.ndarray) -> str:
+    """A short name for an array's contents: pictures from different users'
+    requests get different files, the same request the same file."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:12]

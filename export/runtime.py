@@ -134,6 +134,7 @@ class OnnxGenerator:
         self.kind = self.metadata.get("kind") or (
             "points" if len(self.output_shape) == 1 else "image")
         self.provider = self.session.get_providers()[0]
+        self._projector = None
 
     # -- requests ------------------------------------------------------------
 
@@ -228,6 +229,25 @@ class OnnxGenerator:
         elif self.conditional and labels is None:
             labels = 0
         return self._out(self.run(z, self._labels(labels, steps)), as_uint8)
+
+    def project(self, images, steps: int = 50, learning_rate: float = 0.1, labels=None,
+                features: bool | None = None):
+        """The latents of real images: the encoder beside this file, then
+        `steps` of refinement (`export.projection.Projector.project`).
+
+        `images`: float (N, H, W, C) in [-1, 1] of this generator's shape
+        (`export.projection.to_model_input` converts what users have).
+        `features`: the evaluator's features in the loss too (default: when
+        the folder has projector_features.onnx). Returns a `Projection`: z,
+        labels, the reconstruction `images`, its mean squared pixel `error`
+        and the `loss`.
+        """
+        from export.projection import Projector
+
+        if self._projector is None:
+            self._projector = Projector(self, providers=self.session.get_providers())
+        return self._projector.project(images, steps=steps, learning_rate=learning_rate,
+                                       labels=labels, features=features)
 
 
 def _seed(seed) -> int:

@@ -118,30 +118,36 @@ def export_saved_model(generator: keras.Model, path) -> Path:
     return path
 
 
-def export_onnx(generator: keras.Model, path, metadata: dict) -> Path:
-    """ONNX file per the contract: inputs z [, labels], output `images`, and
-    `metadata` in metadata_props: strings as they are, everything else as
-    JSON (the runtime's `JSON_METADATA` keys)."""
+def export_onnx(model: keras.Model, path, metadata: dict, outputs=("images",),
+                example=None) -> Path:
+    """ONNX file per the contract: for a generator inputs z [, labels] and
+    output `images` (an encoder: `outputs=("z",)`, and its example input),
+    and `metadata` in metadata_props: strings as they are, everything else
+    as JSON (the runtime's `JSON_METADATA` keys)."""
     import onnx
 
     path = Path(path)
-    generator(_example_inputs(generator))  # Model.export needs a called model
+    model(_example_inputs(model) if example is None else example)  # export needs a call
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        generator.export(str(raw), format="onnx", verbose=False)
-        model = onnx.load(str(raw))
-    # Keras names the output after the TF graph ("Identity:0"); the contract
-    # says "images". Rename it in the producing node and the graph output.
-    (old,) = [o.name for o in model.graph.output]
-    for node in model.graph.node:
-        node.output[:] = ["images" if name == old else name for name in node.output]
-    model.graph.output[0].name = "images"
-    del model.metadata_props[:]
+        model.export(str(raw), format="onnx", verbose=False)
+        proto = onnx.load(str(raw))
+    # Keras names the outputs after the TF graph ("Identity:0"); the contract
+    # names them. Rename each in its producing node and the graph outputs.
+    old = [o.name for o in proto.graph.output]
+    if len(old) != len(outputs):
+        raise ExportError(f"{model.name} has {len(old)} outputs, expected {list(outputs)}")
+    renamed = dict(zip(old, outputs, strict=False))
+    for node in proto.graph.node:
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    for out, name in zip(proto.graph.output, outputs, strict=False):
+        out.name = name
+    del proto.metadata_props[:]
     for key, value in metadata.items():
-        prop = model.metadata_props.add()
+        prop = proto.metadata_props.add()
         prop.key, prop.value = key, value if isinstance(value, str) else json.dumps(value)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
     return path
 
 

@@ -1,12 +1,15 @@
 """demo/: request logic, pictures, the page's API through gradio_client, a load test.
 
-The models are the shipped saved_models/mnist-dcgan (real weights) and tiny
-exports made here with `export_run` (conftest's `exported`): a
-conditional DCGAN and a 2D MLP, with a card holding scores.
+The models are the shipped saved_models/mnist-dcgan (real weights, with the
+encoder and projectors `keras-gan encoder` wrote beside it) and tiny exports
+made here with `export_run` (conftest's `exported`): a conditional DCGAN and
+a 2D MLP, with a card holding scores, neither with an encoder (a second
+service serves the conditional one with a 20-step encoder, for projection).
 """
 
 import dataclasses
 import json
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +29,15 @@ from PIL import Image
 
 from demo import render
 from demo.models import DEFAULT_MODELS, DemoError, card_markdown, load_models
+from demo.projecting import (
+    NEARBY_SEED,
+    NEIGHBOURS,
+    image_interpolation,
+    model_input,
+    project_inputs,
+    projection,
+    shrink,
+)
 from demo.service import (
     CLOUD,
     MAX_SEED,
@@ -34,12 +46,16 @@ from demo.service import (
     check_class,
     check_seed,
     check_truncation,
+    image_path,
     interpolation,
     sample,
 )
+from export.runtime import slerp, to_uint8
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "saved_models" / "mnist-dcgan"
+# What `keras-gan encoder` writes beside a generator (features: when an evaluator fits).
+PROJECTION_FILES = ("encoder.onnx", "projector.onnx", "projector_features.onnx")
 TOY_METRICS = {"modes": 8, "num_modes": 8, "high_quality": 0.93, "reverse_kl": 0.012}
 
 
@@ -53,6 +69,9 @@ def models_dir(exported, tmp_path_factory):
         (root / name).mkdir()
         for f in ("generator.onnx", "model.json"):
             shutil.copy(source / f, root / name / f)
+    for f in PROJECTION_FILES:
+        if (SHIPPED / f).is_file():
+            shutil.copy(SHIPPED / f, root / "mnist" / f)
     card = json.loads((root / "toy" / "model.json").read_text())
     card.update(dataset="ring", steps=2000, train_seconds=30.0, metrics=TOY_METRICS)
     (root / "toy" / "model.json").write_text(json.dumps(card))
@@ -318,6 +337,11 @@ def test_service_refuses_unknown_models(service):
 def test_limits_are_checked():
     with pytest.raises(DemoError, match="max_steps must be at least 2"):
         Limits(max_steps=1)
+    for bad in (-1, 2001):
+        with pytest.raises(DemoError, match=f"max_projection_steps must be between 0 and "
+                                            f"2000, got {bad}"):
+            Limits(max_projection_steps=bad)
+    assert Limits(max_projection_steps=0).max_projection_steps == 0  # the encoder alone
     assert Limits(max_images=8, max_points=16, max_steps=4).max_batch == CLOUD
 
 
@@ -331,6 +355,233 @@ def test_render_grid_layout():
         render.grid(np.zeros((2, 4, 4, 1), np.float32))
 
 
+# -- projection: the user's pictures -> latents --------------------------------------
+
+GRID_TILE = 28 * 3  # render.MIN_TILE: grids and strips upscale 28 px x3
+PAIR_TILE = render.GIF_TILE  # the input | G(z) pair: x6
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """Digits the encoder never saw (the evaluator's held-out rows), as a PNG's
+    pixels: uint8 (8, 28, 28)."""
+    from keras_gan.classifiers import mnist_splits
+
+    (_, _), (x, _) = mnist_splits()
+    return to_uint8(x[:8, ..., 0])
+
+
+def drawing(kind: str = "one", size: int = 280, rgba: bool = False) -> np.ndarray:
+    """What the sketch pad sends: black strokes on white (RGB) or on a
+    transparent canvas (RGBA), about MNIST's stroke for the size."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0) if rgba else (255, 255, 255, 255))
+    strokes = {"one": [(150, 40), (135, 240)], "seven": [(70, 50), (210, 50), (120, 240)]}
+    ImageDraw.Draw(image).line(strokes[kind], fill=(0, 0, 0, 255), width=size // 14)
+    return np.asarray(image if rgba else image.convert("RGB"))
+
+
+def tile(picture: np.ndarray, i: int, cols: int, size: int, pad: int = 2) -> np.ndarray:
+    """Tile i of a render.grid picture, back at the model's 28 px (one channel)."""
+    r, c = divmod(i, cols)
+    y, x = pad + r * (size + pad), pad + c * (size + pad)
+    k = size // 28
+    return picture[y:y + size:k, x:x + size:k, 0]
+
+
+def test_projection_of_a_held_out_digit(mnist, held_out):
+    digit = held_out[0]
+    pair, nearby, text, found = projection(mnist, digit, steps=20, radius=0.3)
+    # The model sees the digit itself (28x28 grey: only scaled), beside G(z).
+    np.testing.assert_array_equal(tile(pair, 0, 2, PAIR_TILE), digit)
+    np.testing.assert_array_equal(tile(pair, 1, 2, PAIR_TILE), to_uint8(found.images[0, ..., 0]))
+    assert found.steps == 20 and found.error[0] < 0.2  # an inverted digit would be ~1
+    assert text.startswith(f"**pixel error {found.error[0]:.4f}** (mean squared, on [-1, 1]) "
+                           "after 20 refinement steps")
+    assert text.endswith("; the picture was scaled 0-255 to 0-1.")
+    # Nearby: 3x3, G(z) in the middle, neighbours that differ from it.
+    assert nearby.shape == (3 * (GRID_TILE + 2) + 2,) * 2 + (3,)
+    centre = to_uint8(mnist.generator.run(found.z))[0, ..., 0]
+    np.testing.assert_array_equal(tile(nearby, 4, 3, GRID_TILE), centre)
+    assert all(not np.array_equal(tile(nearby, i, 3, GRID_TILE), centre) for i in (0, 8))
+    # They are G(z + 0.3 e), e ~ N(0, I) from NEARBY_SEED; mnist-dcgan is a
+    # clustered GAN, whose z[0] picks the digit's cluster: kept.
+    assert mnist.clustered
+    z = found.z[0]
+    e = np.random.default_rng(NEARBY_SEED).standard_normal((NEIGHBOURS, z.size))
+    e[:, 0] = 0
+    latents = np.insert(z + (0.3 * e).astype(np.float32), NEIGHBOURS // 2, z, axis=0)
+    np.testing.assert_array_equal(
+        nearby, render.grid(to_uint8(mnist.generator.run(latents)), cols=3))
+    again = projection(mnist, digit, steps=20, radius=0.3)  # seeded: the same pictures
+    np.testing.assert_array_equal(again[0], pair)
+    np.testing.assert_array_equal(again[1], nearby)
+    still = projection(mnist, digit, steps=0, radius=0)[1]  # radius 0: nine times G(z)
+    assert all(np.array_equal(tile(still, i, 3, GRID_TILE), tile(still, 4, 3, GRID_TILE))
+               for i in range(9))
+
+
+def test_refinement_lowers_the_loss_and_never_raises_it(mnist, held_out):
+    inputs = [model_input(mnist, digit)[0] for digit in held_out]
+    encoded, refined = (project_inputs(mnist, inputs, steps) for steps in (0, 50))
+    assert (refined.loss <= encoded.loss + 1e-6).all()  # the best latent seen is kept
+    assert (refined.loss < encoded.loss - 1e-4).any()  # and steps do find better ones
+    # The encoder alone lands near real digits; a broken conversion would not.
+    assert encoded.error.max() < 0.25 and refined.error.mean() < 0.15
+
+
+@pytest.mark.parametrize("rgba", [False, True], ids=["on-white", "on-transparent"])
+def test_a_drawing_is_inverted_and_centred_like_mnist(mnist, rgba):
+    sketch = drawing("one", rgba=rgba)
+    x, notes = model_input(mnist, sketch)
+    assert "inverted (dark on light -> light on dark)" in notes
+    assert any(n.startswith("cropped to the drawing") for n in notes)
+    assert ("composited alpha onto the background" in notes) == rgba
+    # White strokes on black, centred by their box.
+    assert x.shape == (28, 28, 1) and x.max() > 0.9
+    assert (x[[0, -1]] == -1).all() and (x[:, [0, -1]] == -1).all()
+    ink = (x[..., 0] + 1) / 2
+    rows, cols = np.mgrid[:28, :28]
+    assert abs((rows * ink).sum() / ink.sum() - 13.5) < 1.5
+    assert abs((cols * ink).sum() / ink.sum() - 13.5) < 1.5
+    # The image editor's value: its composite is what is projected.
+    editor = {"background": None, "layers": [sketch], "composite": sketch}
+    np.testing.assert_array_equal(model_input(mnist, editor)[0], x)
+    _, _, text, found = projection(mnist, sketch, steps=0)
+    assert "from the encoder alone (0 refinement steps)" in text and "inverted" in text
+    assert found.error[0] < 0.2
+
+
+def test_a_large_picture_is_shrunk_first(mnist):
+    x, notes = model_input(mnist, drawing("one", size=1200))
+    assert notes[0] == "shrunk 1200x1200 -> 400x400 (box average)"
+    assert x.shape == (28, 28, 1) and x.max() > 0.9
+    # Box averages, colour weighted by alpha: a transparent pixel's colour is no colour.
+    rgba = np.zeros((6, 6, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:3, :3, :3] = 90
+    rgba[3, :3] = (255, 0, 0, 0)
+    out = shrink(rgba, 2)
+    assert out.dtype == np.uint8 and out.shape == (2, 2, 4)
+    np.testing.assert_array_equal(out[0, 0], [90, 90, 90, 255])
+    np.testing.assert_array_equal(out[1, 0], [0, 0, 0, 170])  # 6 of 9 pixels opaque black
+    grey = np.arange(16, dtype=np.float32).reshape(4, 4, 1) / 16
+    np.testing.assert_allclose(shrink(grey, 2)[..., 0], [[2.5, 4.5], [10.5, 12.5]] / np.float32(16))
+
+
+@pytest.mark.parametrize("name, image, steps, radius, message", [
+    ("mnist", None, 20, 0.3, "image A is empty: draw on it or upload a picture"),
+    ("mnist", {"background": None, "layers": [], "composite": None}, 20, 0.3,
+     "image A is empty: draw on it or upload a picture"),
+    ("mnist", np.full((280, 280, 3), 255, np.uint8), 20, 0.3,
+     "image A is blank (one flat colour): draw on it or upload a picture"),
+    ("mnist", np.zeros((280, 280, 4), np.uint8), 20, 0.3,
+     "image A is blank: draw on it or upload a picture"),
+    ("mnist", np.zeros((4097, 10), np.uint8), 20, 0.3,
+     "image A is 4097 pixels high and 10 wide: at most 4096 on a side, shrink it first"),
+    ("mnist", np.zeros((2, 28, 28, 1), np.uint8), 20, 0.3,
+     "image A must be a picture (height, width) or (height, width, 1 to 4 channels), got "
+     "shape (2, 28, 28, 1)"),
+    ("mnist", "digit.png", 20, 0.3, "image A must be a picture, got 'digit.png'"),
+    ("mnist", "drawing", 201, 0.3, "refinement steps must be between 0 and 200, got 201"),
+    ("mnist", "drawing", 2.5, 0.3, "refinement steps must be a whole number, got 2.5"),
+    ("mnist", "drawing", 20, 2.5, "radius must be between 0 and 2, got 2.5"),
+    ("toy", "drawing", 20, 0.3, "toy makes 2D points: a 2D points model has no images to "
+                                "project"),
+])
+def test_projection_refuses(service, name, image, steps, radius, message):
+    image = drawing() if isinstance(image, str) and image == "drawing" else image
+    with pytest.raises(DemoError) as e:
+        service.project(name, image, steps, radius)
+    assert str(e.value) == message
+
+
+def test_a_model_without_an_encoder_says_how_to_make_one(service, models_dir):
+    message = (f"cond has no encoder: make one with `keras-gan encoder {models_dir.name}/cond`")
+    with pytest.raises(DemoError) as e:
+        service.project("cond", drawing(), 20, 0.3)
+    assert str(e.value) == message
+    with pytest.raises(DemoError) as e:
+        service.interpolate_images("cond", drawing(), drawing("seven"), 20, 6)
+    assert str(e.value) == message
+    assert service.sample("cond", 0, 4).is_file()  # still served for sampling
+
+
+def test_service_projection_defaults_are_the_projecting_modules():
+    # Service spells them out: demo.projecting imports demo.service, not the reverse.
+    import inspect
+
+    from demo import projecting
+
+    def defaults(method):
+        return {k: p.default for k, p in inspect.signature(method).parameters.items()
+                if p.default is not p.empty}
+
+    assert defaults(Service.project) == {"steps": projecting.DEFAULT_PROJECTION_STEPS,
+                                         "radius": projecting.DEFAULT_RADIUS}
+    assert defaults(Service.interpolate_images) == {
+        "steps": projecting.DEFAULT_PROJECTION_STEPS, "frames": projecting.DEFAULT_FRAMES}
+
+
+def test_image_interpolation_walks_between_the_projections(service, mnist, held_out):
+    a, b = held_out[0], drawing("seven")
+    png, gif = service.interpolate_images("mnist", a, b, 0, 7)
+    strip = read(png)
+    assert strip.shape == (GRID_TILE + 4, 7 * (GRID_TILE + 2) + 2, 3)
+    with Image.open(gif) as im:
+        assert im.n_frames == 7 and im.info["loop"] == 0
+    found = project_inputs(mnist, [model_input(mnist, a)[0], model_input(mnist, b)[0]], 0)
+    t = np.linspace(0.0, 1.0, 7)
+    path = to_uint8(mnist.generator.run(slerp(found.z[0], found.z[1], t)))
+    np.testing.assert_array_equal(strip, image_path(path)[0])
+    ends = to_uint8(mnist.generator.run(found.z))[..., 0]  # the path starts at A, ends at B
+    assert np.abs(tile(strip, 0, 7, GRID_TILE).astype(int) - ends[0]).max() <= 1
+    assert np.abs(tile(strip, 6, 7, GRID_TILE).astype(int) - ends[1]).max() <= 1
+    assert png.name.endswith("_0steps_7frames.png") and gif.suffix == ".gif"
+    assert service.interpolate_images("mnist", a, b, 0, 7) == (png, gif)  # same request
+    for args, message in (((a, np.full((9, 9), 7, np.uint8), 0, 7), "image B is blank"),
+                          ((a, b, 0, 33), "frames must be between 2 and 32, got 33"),
+                          ((None, b, 0, 7), "image A is empty")):
+        with pytest.raises(DemoError, match=re.escape(message)):
+            service.interpolate_images("mnist", *args)
+
+
+@pytest.fixture(scope="module")
+def cgan(exported, tmp_path_factory):
+    """The tiny conditional model with a 20-step encoder (`keras-gan encoder`'s
+    own function, a few seconds), served by a service of its own."""
+    from keras_gan.encoder import encoder_for
+
+    root = tmp_path_factory.mktemp("demo-cgan")
+    shutil.copytree(exported("dcgan", conditional=True), root / "cgan")
+    encoder_for(root / "cgan", dataset="mnist-sample", steps=20, batch_size=16,
+                feature_weight=0)
+    return Service.from_folder(root, Limits(), tmp_path_factory.mktemp("cgan-out")).model("cgan")
+
+
+def test_conditional_projection_keeps_the_encoders_class(cgan, held_out):
+    _, nearby, text, found = projection(cgan, held_out[0], steps=2, radius=0.5)
+    label = int(found.labels[0])
+    assert f"; class **{label}** (the encoder's pick);" in text
+    z = found.z[0]
+    e = np.random.default_rng(NEARBY_SEED).standard_normal((NEIGHBOURS, z.size))
+    latents = np.insert(z + (0.5 * e).astype(np.float32), NEIGHBOURS // 2, z, axis=0)
+    expected = render.grid(to_uint8(cgan.generator.run(latents, label)), cols=3)
+    np.testing.assert_array_equal(nearby, expected)  # all nine in the projected class
+
+
+def test_conditional_image_interpolation_switches_class_halfway(cgan, held_out):
+    a, b = held_out[0], drawing("seven")
+    strip, frames = image_interpolation(cgan, a, b, steps=1, frames=6)
+    found = project_inputs(cgan, [model_input(cgan, a)[0], model_input(cgan, b)[0]], 1)
+    t = np.linspace(0.0, 1.0, 6)
+    labels = np.where(t < 0.5, found.labels[0], found.labels[1])
+    path = to_uint8(cgan.generator.run(slerp(found.z[0], found.z[1], t), labels))
+    np.testing.assert_array_equal(strip, image_path(path)[0])
+    assert len(frames) == 6
+
+
 # -- no TensorFlow, lazy imports ----------------------------------------------------
 
 NO_TF = textwrap.dedent("""
@@ -340,7 +591,7 @@ NO_TF = textwrap.dedent("""
         return sorted(n for n in names if any(
             m == n or m.startswith(n + ".") for m in sys.modules if sys.modules[m]))
 
-    import demo, demo.app, demo.models, demo.render, demo.service
+    import demo, demo.app, demo.models, demo.projecting, demo.render, demo.service
     print("AT_IMPORT", loaded("gradio", "onnxruntime", "tensorflow", "keras", "keras_gan"))
     from demo.service import Service
     service = Service.from_folder(sys.argv[1])
@@ -369,6 +620,9 @@ def test_cli_defaults_and_a_bad_models_folder(tmp_path, capsys):
     args = build_parser().parse_args(["demo"])
     assert (args.models, args.host, args.port) == (str(DEFAULT_MODELS), "127.0.0.1", 7860)
     assert (args.max_images, args.max_steps, args.concurrency) == (64, 32, 2)
+    assert args.max_projection_steps == 200
+    assert build_parser().parse_args(["demo", "--max-projection-steps", "0"]
+                                     ).max_projection_steps == 0  # the encoder alone
     assert main(["demo", "--models", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err == (f"keras-gan demo: error: no models folder at "
                                        f"{tmp_path}/missing: pass --models DIR, a folder of "
@@ -497,6 +751,59 @@ def test_api_refuses_too_many_steps(client):
         client.predict("mnist", 0, 1, 33, "slerp", "0", "0", api_name="/interpolate")
     with pytest.raises(AppError, match="seed B must be a whole number"):
         client.predict("mnist", 0, 0.5, 4, "slerp", "0", "0", api_name="/interpolate")
+
+
+def editor_value(path) -> dict:
+    """The image editor's value as gradio_client sends an uploaded picture."""
+    from gradio_client import handle_file
+
+    return {"background": handle_file(str(path)), "layers": [],
+            "composite": handle_file(str(path))}
+
+
+def test_api_project(client, mnist, held_out, tmp_path):
+    path = tmp_path / "digit.png"
+    Image.fromarray(held_out[1]).save(path)
+    png, text, nearby = client.predict("mnist", editor_value(path), 20, 0.3,
+                                       api_name="/project")
+    # The page hands the service the PNG as RGBA (the editor's image_mode).
+    rgba = np.asarray(Image.open(path).convert("RGBA"))
+    pair, near, expected, _ = projection(mnist, rgba, 20, 0.3)
+    np.testing.assert_array_equal(read(png), pair)
+    np.testing.assert_array_equal(read(nearby), near)
+    assert text == expected and text.startswith("**pixel error ")
+
+
+def test_api_interpolate_images(client, tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(drawing("one", rgba=True)).save(a)
+    Image.fromarray(drawing("seven")).save(b)
+    strip, gif = client.predict("mnist", editor_value(a), editor_value(b), 5, 6,
+                                api_name="/interpolate_images")
+    assert read(strip).shape == (GRID_TILE + 4, 6 * (GRID_TILE + 2) + 2, 3)
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == 6
+
+
+@pytest.mark.parametrize("name, picture, steps, message", [
+    ("mnist", "blank", 20, "image A is blank (one flat colour): draw on it or upload a picture"),
+    ("mnist", None, 20, "image A is empty: draw on it or upload a picture"),
+    ("mnist", "drawing", 201, "greater than maximum value 200"),  # gradio's slider bound
+    ("cond", "drawing", 20, "cond has no encoder: make one with `keras-gan encoder "),
+    ("toy", "drawing", 20, "a 2D points model has no images to project"),
+])
+def test_api_project_refuses_with_a_message(client, tmp_path, name, picture, steps, message):
+    from gradio_client.exceptions import AppError
+
+    value = {"background": None, "layers": [], "composite": None}
+    if picture is not None:
+        path = tmp_path / "picture.png"
+        Image.fromarray(np.full((64, 64), 255, np.uint8) if picture == "blank"
+                        else drawing()).save(path)
+        value = editor_value(path)
+    with pytest.raises(AppError) as info:
+        client.predict(name, value, steps, 0.3, api_name="/project")
+    assert message in str(info.value) and "Traceback" not in str(info.value)
 
 
 def test_load_50_concurrent_samples(client, capsys):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from browser import find_chromium
-from test_demo import REPO, SHIPPED, launch_demo, stop
+from test_demo import PROJECTION_FILES, REPO, SHIPPED, launch_demo, stop
 
 
 def need(what: str, how: str):
@@ -37,13 +37,16 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def models(exported, tmp_path_factory):
-    """The shipped mnist-dcgan (first: the screenshot shows it) and a tiny
-    conditional model, to see the class pickers appear."""
+    """The shipped mnist-dcgan (first: the screenshot shows it) with its
+    encoder, and a tiny conditional model, to see the class pickers appear."""
     root = tmp_path_factory.mktemp("browser-models")
     for name, source in (("mnist-dcgan", SHIPPED), ("tiny-cgan", exported("dcgan", True))):
         (root / name).mkdir()
         for f in ("generator.onnx", "model.json"):
             shutil.copy(source / f, root / name / f)
+    for f in PROJECTION_FILES:
+        if (SHIPPED / f).is_file():
+            shutil.copy(SHIPPED / f, root / "mnist-dcgan" / f)
     return root
 
 
@@ -96,6 +99,61 @@ def test_interpolate_shows_the_strip_and_the_gif(page):
     for element in ("#strip img", "#gif img"):
         page.locator(element).wait_for(state="visible")
     assert page.locator("#gif img").get_attribute("src").endswith(".gif")
+
+
+def draw(page, editor: str, strokes) -> None:
+    """Picks the editor's brush and drags the mouse along each stroke, points
+    given as fractions of the canvas."""
+    page.locator(editor).get_by_role("button", name="Brush", exact=True).click()
+    canvas = page.locator(f"{editor} canvas").first
+    canvas.scroll_into_view_if_needed()  # a click below may have scrolled it away
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        (x, y), *rest = stroke
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, rest, strict=False):
+            for i in range(1, 5):  # a few moves a segment, as a hand makes
+                f = i / 4
+                page.mouse.move(box["x"] + (x0 + f * (x1 - x0)) * box["width"],
+                                box["y"] + (y0 + f * (y1 - y0)) * box["height"])
+        page.mouse.up()
+
+
+def loaded(page, selector: str, before: str | None = None) -> None:
+    """Waits until the <img> in `selector` has loaded a picture (a new one if
+    `before` was its src)."""
+    page.wait_for_function(
+        "([s, before]) => { const i = document.querySelector(s + ' img');"
+        " return i && i.src && i.src !== before && i.complete && i.naturalWidth > 0; }",
+        arg=[selector, before])
+
+
+def test_a_drawing_is_projected(page):
+    page.get_by_role("tab", name="From your image").click()
+    page.locator("#projection-note").get_by_text("Pick the brush").wait_for()
+    draw(page, "#image-a", [[(0.55, 0.15), (0.45, 0.85)]])  # a "1"
+    page.locator("#project").click()
+    loaded(page, "#projection")
+    loaded(page, "#nearby")
+    # The input as the model sees it beside G(z): two 28 px tiles upscaled x6.
+    assert page.locator("#projection img").evaluate("i => i.naturalWidth") == 2 * (168 + 2) + 2
+    assert page.locator("#nearby img").evaluate("i => i.naturalWidth") == 3 * (84 + 2) + 2
+    info = page.locator("#projection-info").inner_text()
+    assert info.startswith("pixel error 0.") and "after 50 refinement steps" in info
+    assert "inverted (dark on light -> light on dark)" in info  # a black drawing on white
+
+
+def test_interpolating_needs_b_then_walks_from_a_to_b(page):
+    page.locator("#interpolate-images").click()  # B is still empty
+    page.get_by_text("image B is empty: draw on it or upload a picture").wait_for()
+    draw(page, "#image-b", [[(0.2, 0.2), (0.8, 0.2), (0.4, 0.85)]])  # a "7"
+    page.locator("#interpolate-images").click()
+    loaded(page, "#image-strip")
+    assert page.locator("#image-strip img").evaluate("i => i.naturalWidth") == 10 * 86 + 2
+    loaded(page, "#image-gif")
+    assert page.locator("#image-gif img").get_attribute("src").endswith(".gif")
+    assert "Traceback" not in page.content()
 
 
 def test_a_conditional_model_gets_class_pickers(page):

@@ -66,6 +66,16 @@ for folder in map(Path, sys.argv[2:]):
                                    providers=["CPUExecutionProvider"])
     (onnx_out,) = session.run(["images"], feed)
     errors[folder.name] = float(np.abs(keras.ops.convert_to_numpy(out) - onnx_out).max())
+    if (folder / "encoder.keras").exists():  # the encoder: Keras alone vs its ONNX
+        encoder = keras.saving.load_model(folder / "encoder.keras", safe_mode=True)
+        x = np.random.default_rng(7).uniform(-1, 1, (16, *card["image_shape"]))
+        x = x.astype("float32")
+        want = keras.ops.convert_to_numpy(encoder(x, training=False)[0]
+                                          if card["num_classes"] else encoder(x))
+        session = ort.InferenceSession(str(folder / "encoder.onnx"),
+                                       providers=["CPUExecutionProvider"])
+        errors["encoder " + folder.name] = float(np.abs(
+            session.run(["z"], {"images": x})[0] - want).max())
 classifier = keras.saving.load_model(sys.argv[1], safe_mode=True)
 print(json.dumps({"errors": errors, "classifier": list(classifier.output_shape),
                   "keras_gan": sorted(m for m in sys.modules
@@ -97,8 +107,35 @@ def test_every_generator_loads_with_keras_alone(tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["keras_gan"] == []
     assert result["classifier"] == [None, 10]
-    assert set(result["errors"]) == {f.name for f in folders}
+    encoders = {f"encoder {f.name}" for f in folders if (f / "encoder.keras").exists()}
+    assert set(result["errors"]) == {f.name for f in folders} | encoders
+    assert len(encoders) == len(IMAGE_MODELS)
     assert max(result["errors"].values()) < 1e-4, result["errors"]
+
+
+IMAGE_MODELS = [f for f in MODELS
+                if len(json.loads((f / "model.json").read_text())["image_shape"]) == 3]
+
+
+@pytest.mark.parametrize("folder", IMAGE_MODELS, ids=lambda p: p.name)
+def test_shipped_image_models_carry_an_encoder_and_projectors(folder):
+    """benchmarks/ship_encoders.py: encoder.onnx, projector.onnx (and the
+    features one) beside the generator, recorded on the card; the runtime
+    projects the generator's own samples back to a closer picture."""
+    from export.runtime import OnnxGenerator
+
+    card = json.loads((folder / "model.json").read_text())
+    entry = card["encoder"]
+    for name in entry["files"].values():
+        assert (folder / name).is_file(), name
+    assert "projector_features" in entry["files"]  # every shipped model has an evaluator
+    assert entry["projector"]["parity_max_rel_error"] < 1e-3  # float32 through G, F and back
+    assert entry["command"].startswith("python benchmarks/ship_encoders.py")
+    gen = OnnxGenerator(folder / "generator.onnx")
+    target = gen.sample(4, seed=11, as_uint8=False)
+    start, refined = gen.project(target, steps=0), gen.project(target, steps=20,
+                                                               features=False)
+    assert refined.error.mean() < start.error.mean()
 
 
 @pytest.mark.parametrize("folder", MODELS, ids=lambda p: p.name)
