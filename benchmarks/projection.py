@@ -15,7 +15,10 @@ train the encoder or the evaluator), with ONNX Runtime and numpy only
 - time per image on this CPU: the whole batch's time over N, and one image
   at a time (what a demo request does; median of 5);
 - interpolation: 100 pairs of held-out digits of different labels, projected
-  as the demo does (50 steps, features), 10 slerp frames each; the share of
+  as the demo does (50 steps, features), 10 frames each on the demo's path
+  (`export.projection.latent_path`: slerp, a conditional model's class and a
+  clustered model's cluster switched halfway; for a clustered model also the
+  slerp of all of z, for comparison); the share of
   frames the evaluator is confident about (top probability >= 0.9) beside the
   same share for the real digits, and a strip of 6 pairs (the real digits at
   both ends) written to docs/figures/projection_strips.png.
@@ -48,7 +51,8 @@ FRAMES = 10
 
 
 def evaluate_model(name, x, y, ev, n_pairs, seed):
-    from export.runtime import OnnxGenerator, slerp
+    from export.projection import latent_path
+    from export.runtime import OnnxGenerator
 
     gen = OnnxGenerator(ROOT / "saved_models" / name / "generator.onnx")
     rows = []
@@ -86,21 +90,24 @@ def evaluate_model(name, x, y, ev, n_pairs, seed):
     p = projector.project(x[idx.ravel()], steps=DEMO_STEPS)
     z = p.z.reshape(n_pairs, 2, -1)
     t = np.linspace(0, 1, FRAMES)
-    frames, labels = [], []
-    for k in range(n_pairs):
-        frames.append(slerp(z[k, 0], z[k, 1], t))
-        if p.labels is not None:
-            la, lb = p.labels[2 * k], p.labels[2 * k + 1]
-            labels.append(np.where(t < 0.5, la, lb))
-    zs = np.concatenate(frames)
-    images = np.concatenate([gen.run(zs[i:i + 500], None if not labels else
-                                     np.concatenate(labels)[i:i + 500])
-                             for i in range(0, len(zs), 500)])
-    conf = ev.probs(images).max(1).reshape(n_pairs, FRAMES)
-    interp = {"model": name, "pairs": n_pairs, "frames": FRAMES,
-              "confident_frames": float((conf >= CONFIDENT).mean()),
-              "paths_all_confident": float((conf >= CONFIDENT).all(axis=1).mean()),
-              "min_confidence_median": float(np.median(conf.min(axis=1)))}
+    clustered = gen.metadata.get("gan") == "clustered"
+    labels = None if p.labels is None else np.concatenate([
+        np.where(t < 0.5, p.labels[2 * k], p.labels[2 * k + 1]) for k in range(n_pairs)])
+    interp = {"model": name, "pairs": n_pairs, "frames": FRAMES}
+    # The demo's path (a clustered model's cluster switched halfway), and for a
+    # clustered model also the slerp of all of z, for comparison.
+    for key, switch in (("", clustered), ("slerp_all_", False)) if clustered else (("", False),):
+        zs = np.concatenate([latent_path(z[k, 0], z[k, 1], FRAMES, switch)
+                             for k in range(n_pairs)])
+        images = np.concatenate([gen.run(zs[i:i + 500], None if labels is None else
+                                         labels[i:i + 500]) for i in range(0, len(zs), 500)])
+        conf = ev.probs(images).max(1).reshape(n_pairs, FRAMES)
+        interp.update({f"{key}confident_frames": float((conf >= CONFIDENT).mean()),
+                       f"{key}paths_all_confident": float((conf >= CONFIDENT).all(axis=1).mean()),
+                       f"{key}min_confidence_median": float(np.median(conf.min(axis=1)))})
+        if not key:
+            shown = images
+    images = shown
     print(interp, flush=True)
     strip = np.concatenate([x[idx[:6, 0]][:, None], images.reshape(
         n_pairs, FRAMES, *images.shape[1:])[:6], x[idx[:6, 1]][:, None]], axis=1)
@@ -190,14 +197,18 @@ def markdown(r: dict) -> str:
                      f"| {row['agreement']:.1%} | {row['batch_ms_per_image']:.1f} | "
                      f"{row['single_ms']:.0f} |")
     lines += ["", f"Interpolation between two real digits of different labels "
-              f"({DEMO_STEPS}-step projections, as the demo; slerp, {FRAMES} frames; "
+              f"({DEMO_STEPS}-step projections, as the demo; {FRAMES} frames; "
               f"confident: the evaluator's top probability >= {CONFIDENT}; real held-out "
               f"digits: {r['real_confident']:.1%} confident):", "",
               "| model | pairs | confident frames | paths confident throughout | "
               "median of each path's lowest confidence |", "|---|---|---|---|---|"]
     for i in r["interpolation"]:
-        lines.append(f"| {i['model']} | {i['pairs']} | {i['confident_frames']:.1%} | "
-                     f"{i['paths_all_confident']:.1%} | {i['min_confidence_median']:.3f} |")
+        for key, how in (("", "demo's path"), ("slerp_all_", "slerp of all of z")):
+            if f"{key}confident_frames" in i:
+                lines.append(f"| {i['model']} ({how}) | {i['pairs']} | "
+                             f"{i[key + 'confident_frames']:.1%} | "
+                             f"{i[key + 'paths_all_confident']:.1%} | "
+                             f"{i[key + 'min_confidence_median']:.3f} |")
     strips = os.path.relpath(ROOT / r["strips"], ROOT / "benchmarks/results")
     lines += ["", f"![interpolation strips]({strips})",
               "", "Strips: each row starts and ends with the real digits; the frames between "

@@ -388,9 +388,14 @@ def projection() -> str:
               f"({r['interpolation'][0]['pairs']} pairs, {r['interpolation'][0]['frames']} "
               "frames each), the share of frames the evaluator is confident about (top "
               f"probability >= 0.9; real held-out digits: {r['real_confident']:.1%}):", ""]
-    lines += [f"- `{i['model']}`: {i['confident_frames']:.1%} of frames; "
-              f"{i['paths_all_confident']:.1%} of paths confident throughout"
-              for i in r["interpolation"]]
+    for i in r["interpolation"]:
+        line = (f"- `{i['model']}`: {i['confident_frames']:.1%} of frames; "
+                f"{i['paths_all_confident']:.1%} of paths confident throughout")
+        if "slerp_all_confident_frames" in i:
+            line += (f" (its cluster switched halfway; a slerp of all of z, which crosses "
+                     f"the clusters between the two: {i['slerp_all_confident_frames']:.1%} "
+                     f"and {i['slerp_all_paths_all_confident']:.1%})")
+        lines.append(line)
     return "\n".join(lines)
 
 

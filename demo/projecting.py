@@ -20,8 +20,14 @@ import numpy as np
 from demo import render
 from demo.models import DemoError, Model
 from demo.service import Limits, _blank, _show, image_path, whole_number
-from export.projection import ENCODER_ONNX, PROJECTOR_FEATURES_ONNX, PROJECTOR_ONNX, to_model_input
-from export.runtime import GeneratorError, slerp, to_uint8
+from export.projection import (
+    ENCODER_ONNX,
+    PROJECTOR_FEATURES_ONNX,
+    PROJECTOR_ONNX,
+    latent_path,
+    to_model_input,
+)
+from export.runtime import GeneratorError, to_uint8
 
 DEFAULT_PROJECTION_STEPS = 50
 MAX_IMAGE_SIDE = 4096  # pictures beyond 4096x4096 are refused, not decoded further
@@ -212,7 +218,8 @@ def image_interpolation(model: Model, image_a, image_b, steps=DEFAULT_PROJECTION
                         frames=DEFAULT_FRAMES, limits: Limits | None = None):
     """Projects both pictures (one batch) and walks the slerp path between
     their latents in `frames` frames; conditional models switch from A's
-    class to B's halfway. Returns (strip, GIF frames) like `interpolation`."""
+    class to B's halfway, clustered ones A's cluster (z[0]) to B's
+    (`export.projection.latent_path`). Returns (strip, GIF frames) like `interpolation`."""
     limits = limits or Limits()
     check_projectable(model)
     steps = check_projection_steps(steps, limits)
@@ -224,7 +231,8 @@ def image_interpolation(model: Model, image_a, image_b, steps=DEFAULT_PROJECTION
     labels = None if found.labels is None else np.where(t < 0.5, found.labels[0],
                                                         found.labels[1])
     try:
-        path = model.generator.run(slerp(found.z[0], found.z[1], t), labels)
+        path = model.generator.run(latent_path(found.z[0], found.z[1], frames,
+                                               model.clustered), labels)
     except GeneratorError as e:
         raise DemoError(str(e)) from None
     return image_path(to_uint8(path))

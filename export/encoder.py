@@ -50,10 +50,9 @@ ENCODER_ONNX = "encoder.onnx"
 PROJECTOR_ONNX = "projector.onnx"
 PROJECTOR_FEATURES_ONNX = "projector_features.onnx"
 PROJECTOR_CONTRACT = "1"
-# A demo request projects one picture or two (an interpolation's ends): a
-# fixed batch of 8 made one picture cost as much as 8, batch 1 halves the
-# throughput of a large batch. Measured on mnist-dcgan (ms per step per image,
-# batch 1 / 2 / 8): 0.82 / 0.53 / 0.38.
+# A demo request projects one picture or two (an interpolation's ends): with
+# a fixed batch of 8 one picture cost nearly what 8 do, while batch 1 runs a
+# large batch markedly slower per image than 2 or 8 (tried on mnist-dcgan).
 PROJECTOR_BATCH = 2
 OPSET = 17
 

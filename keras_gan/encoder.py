@@ -14,10 +14,11 @@ For a conditional generator E has a class head trained on G's samples
 the arg-max, and the image term uses it. The clustered model's sampler (one
 input z whose first coordinate picks a k-means cluster by the interval it
 falls in, `keras_gan.clusters`) is trained the same way against the
-conditional generator inside it: regressing z[0] directly failed (on the
-shipped mnist-dcgan, 1,500 steps: latent loss 0.91, the reconstruction of
-real digits the right digit 13% of the time), because the clusters' order
-along z[0] is arbitrary, so the map image -> z[0] has 100 unrelated steps.
+conditional generator inside it: regressing z[0] directly was tried first
+and failed (on the shipped mnist-dcgan the latent loss hardly fell and
+most reconstructions of real digits were another digit), because the
+clusters' order along z[0] is arbitrary, so the map image -> z[0] has 100
+unrelated steps.
 The exported encoder turns the predicted cluster into the median of its
 interval of z[0] (`cluster_codes`) and puts it first in z.
 

@@ -133,8 +133,10 @@ def test_shipped_image_models_carry_an_encoder_and_projectors(folder):
     assert entry["command"].startswith("python benchmarks/ship_encoders.py")
     gen = OnnxGenerator(folder / "generator.onnx")
     target = gen.sample(4, seed=11, as_uint8=False)
-    start, refined = gen.project(target, steps=0), gen.project(target, steps=20,
-                                                               features=False)
+    # lr 0.01: the default 0.1 was tuned on digits; on emoji-32's own samples,
+    # whose encoder is already close, its 20 steps found no better latent.
+    start = gen.project(target, steps=0, features=False)
+    refined = gen.project(target, steps=20, features=False, learning_rate=0.01)
     assert refined.error.mean() < start.error.mean()
 
 
