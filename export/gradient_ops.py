@@ -49,26 +49,14 @@ def _become(ctx, node, op_type, inputs):
     ctx.replace_inputs(node, inputs)
 
 
-@tf_op("ReluGrad")
+@tf_op(["ReluGrad", "LeakyReluGrad"])
 class ReluGrad:
-    """dx = dy * (x > 0); inputs (dy, x)."""
+    """dx = dy * (x > 0 ? 1 : alpha), alpha 0 for ReLU; inputs (dy, x)."""
 
     @classmethod
     def version_9(cls, ctx, node, **kwargs):
         dy, x = node.input
-        mask = _op(ctx, "Cast", [_op(ctx, "Greater", [x, _float(ctx, node, 0.0)])],
-                   to=ctx.get_dtype(dy))
-        _become(ctx, node, "Mul", [dy, mask])
-
-
-@tf_op("LeakyReluGrad")
-class LeakyReluGrad:
-    """dx = dy * (x > 0 ? 1 : alpha); inputs (dy, x)."""
-
-    @classmethod
-    def version_9(cls, ctx, node, **kwargs):
-        dy, x = node.input
-        alpha = node.get_attr_value("alpha", 0.2)
+        alpha = node.get_attr_value("alpha", 0.2) if node.type == "LeakyReluGrad" else 0.0
         slope = _op(ctx, "Where", [_op(ctx, "Greater", [x, _float(ctx, node, 0.0)]),
                                    _float(ctx, node, 1.0), _float(ctx, node, alpha)])
         _become(ctx, node, "Mul", [dy, slope])

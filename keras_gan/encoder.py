@@ -223,6 +223,8 @@ def train_encoder(generator, images: np.ndarray, *, steps: int, batch_size: int 
         The exported-contract encoder (`export_encoder`) and the `fit`
         history's dict (latent_loss, image_loss [, class_accuracy] per epoch).
     """
+    from export.writer import _num_classes  # the exporter's lookup of a G's classes
+
     images = np.asarray(images, np.float32)
     shape = tuple(int(s) for s in generator.outputs[0].shape[1:])
     if images.ndim != 4 or images.shape[1:] != shape:
@@ -234,36 +236,22 @@ def train_encoder(generator, images: np.ndarray, *, steps: int, batch_size: int 
     codes, target = None, generator
     if (parts := clustered_parts(generator)) is not None:
         target = parts[0]
-        codes = cluster_codes(parts[1], _generator_classes(target))
+        codes = cluster_codes(parts[1], _num_classes(target))
     conditional = len(target.inputs) == 2
-    num_classes = _generator_classes(target) if conditional else None
+    num_classes = _num_classes(target) if conditional else None
     keras.utils.set_random_seed(seed)
     encoder = build_encoder(shape, int(target.inputs[0].shape[-1]), num_classes, width)
     trainer = EncoderTrainer(target, encoder, image_weight=image_weight, seed=seed)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
-    # Epochs of `steps_per_epoch` so that the history shows the losses fall.
-    epochs = min(10, steps)
+    # Up to 10 epochs of equal length, exactly `steps` in all, so that the
+    # history shows the losses fall and the card's step count is true.
+    epochs = max(e for e in range(1, 11) if steps % e == 0)
     ds = (tf.data.Dataset.from_tensor_slices(images)
           .shuffle(min(len(images), 10_000), seed=seed).repeat()
           .batch(batch_size, drop_remainder=True).prefetch(2))
-    history = trainer.fit(ds, steps_per_epoch=max(1, steps // epochs), epochs=epochs,
+    history = trainer.fit(ds, steps_per_epoch=steps // epochs, epochs=epochs,
                           verbose=verbose)
     return export_encoder(encoder, codes), history.history
-
-
-def _generator_classes(generator) -> int:
-    for layer in _layers(generator):
-        if isinstance(layer, layers.Embedding):
-            return int(layer.input_dim)
-    raise ValueError("a conditional generator without a label Embedding layer")
-
-
-def _layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer
 
 
 def encoder_for(source, out=None, *, dataset: str | None = None, steps: int = 2000,
