@@ -222,7 +222,8 @@ def main(argv=None) -> int:
                 "step": step, "seconds": round(seconds, 1), "fd": m["fd"], "score": m["score"],
                 "kid": m["kid"], "precision": m["precision"], "recall": m["recall"],
                 "min_class": m["class_coverage"]["min_fraction"],
-                "class_kl": m["class_coverage"]["kl_to_uniform"], "reference": m["reference"]}
+                "class_kl": m["class_coverage"]["kl_to_uniform"], "class_tv": m["class_tv"],
+                "class_fractions": m["class_coverage"]["fractions"], "reference": m["reference"]}
             if args.grids and args.out:
                 out = Path(args.out)
                 _grid(out.with_name(f"{out.stem}_{_slug(r)}_{b:g}min.png"), generator)
@@ -263,15 +264,19 @@ def main(argv=None) -> int:
         f"images, in the shipped {name} classifier's features ({_conventions(evaluator)}); "
         "reference = the same metric between two halves of the real images: "
         f"FD {ref['fd']:.2f}, score {ref['score']:.2f}, precision {ref['precision']:.2f}, "
-        f"recall {ref['recall']:.2f}, smallest class {ref['class_coverage']['min_fraction']:.3f}.",
+        f"recall {ref['recall']:.2f}, smallest class {ref['class_coverage']['min_fraction']:.3f}"
+        + (f", class TV {ref['class_tv']:.3f}" if "class_tv" in ref else "") + ". Class TV: "
+        "total variation between the generated and the real class proportions (0: alike); "
+        "the smallest class share says little where classes are unbalanced (emoji).",
         "- Recipes: " + "; ".join(
             f"`{r}`: " + (", ".join(f"{k} {v}" for k, v in recipe_settings(r).items())
                           if not r.startswith("yaml:") else f"the preset file {r[5:]}")
             if (r in RECIPES or r.startswith("yaml:")) else f"`{r}`" for r in recipes),
         *[f"- `{r}` rows: not retrained here; from {src}" for r, src in kept.items()],
         "",
-        "| recipe | budget (min) | steps | FD | score | precision | recall | smallest class |",
-        "|---|---|---|---|---|---|---|---|",
+        "| recipe | budget (min) | steps | FD | score | precision | recall | smallest class "
+        "| class TV |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in recipes:
         for b in budgets:
@@ -280,7 +285,8 @@ def main(argv=None) -> int:
                 continue
             pr = (f"{x['precision']:.2f} | {x['recall']:.2f}" if "precision" in x else " | ")
             lines.append(f"| {r} | {b:g} | {x['step']} | {x['fd']:.2f} | {x['score']:.2f} | "
-                         f"{pr} | {x['min_class']:.3f} |")
+                         f"{pr} | {x['min_class']:.3f} | "
+                         + (f"{x['class_tv']:.3f} |" if "class_tv" in x else "- |"))
     if args.baseline and args.baseline in results:
         base = results[args.baseline]
         lines += ["", f"FD as a fraction of `{args.baseline}`'s at the same budget:", ""]

@@ -85,6 +85,13 @@ def image_metrics(fake, real, evaluator, fake_labels=None, seed: int = 0) -> dic
     result["precision"], result["recall"] = result.pop("precision_recall")
     ref = result["reference"]
     ref["precision"], ref["recall"] = ref.pop("precision_recall")
+    # Class proportions vs the real ones (total variation): meaningful where
+    # classes are unbalanced and the smallest share says little.
+    real_pred = p_real.argmax(axis=1)
+    result["class_tv"] = M.class_total_variation(result["class_coverage"]["fractions"],
+                                                 ref["class_coverage"]["fractions"])
+    ref["class_tv"] = M.class_total_variation(
+        *(M.class_coverage(real_pred[h], k)["fractions"] for h in (a, b)))
     if fake_labels is not None:
         result["conditional_accuracy"] = M.conditional_accuracy(pred, fake_labels)
     return result
@@ -205,6 +212,9 @@ def write_report(result: dict, out_dir, run_dir=None) -> Path:
                      f"{rcov['min_fraction']:.3f} |")
         lines.append(f"| class KL to uniform | {cov['kl_to_uniform']:.4f} | "
                      f"{rcov['kl_to_uniform']:.4f} |")
+        if "class_tv" in m:
+            lines.append(f"| class proportions, TV to real | {m['class_tv']:.3f} | "
+                         f"{ref['class_tv']:.3f} |")
         if "conditional_accuracy" in m:
             lines.append(f"| generated class = asked class | "
                          f"{m['conditional_accuracy']:.4f} | - |")

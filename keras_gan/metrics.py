@@ -300,6 +300,28 @@ def class_coverage(predicted, num_classes: int) -> dict:
     }
 
 
+def class_total_variation(p, q) -> float:
+    """Total variation 0.5 * sum |p - q| between two class histograms, in [0, 1].
+
+    The class-coverage figure for data whose classes are not balanced (emoji:
+    a category with a handful of images makes every smallest share ~0, real
+    data included): 0 when the generated classes come in the real proportions,
+    1 when the two histograms share nothing.
+
+    Args:
+        p, q: (K,) non-negative class fractions, each summing to 1.
+    """
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    if p.ndim != 1 or p.shape != q.shape:
+        raise ValueError(f"p and q must be histograms of the same length, got shapes "
+                         f"{p.shape} and {q.shape}.")
+    for name, h in (("p", p), ("q", q)):
+        if (h < 0).any() or not np.isclose(h.sum(), 1.0, atol=1e-6):
+            raise ValueError(f"{name} must be non-negative fractions summing to 1, "
+                             f"got sum {h.sum():.6f}.")
+    return float(0.5 * np.abs(p - q).sum())
+
+
 def conditional_accuracy(predicted, requested) -> float:
     """Share of conditional samples classified as the class they were generated for.
 

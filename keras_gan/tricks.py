@@ -120,10 +120,19 @@ def ada_augment(x, policy, p, seed):
     fns = {"color": augment_color, "translation": augment_translation,
            "cutout": augment_cutout}
     p = ops.cast(p, "float32")
-    for name in names:
-        chosen = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=seed) < p
-        x = ops.where(chosen, fns[name](x, seed), x)
-    return x
+
+    def pipeline():
+        y = x
+        for name in names:
+            chosen = keras.random.uniform((ops.shape(y)[0], 1, 1, 1), seed=seed) < p
+            y = ops.where(chosen, fns[name](y, seed), y)
+        return y
+
+    # p starts at 0 and stays there while D does not overfit (the usual case
+    # on a few thousand images and short runs); the pipeline then changes
+    # nothing, so do not pay for it: a run with ADA on and p at 0 trains as
+    # fast as one without.
+    return ops.cond(p > 0, pipeline, lambda: x)
 
 
 def ada_adjust(p, r_t, target: float, images: int, kimg: float):

@@ -33,12 +33,15 @@ def test_digit_evaluation_of_a_generator_and_its_report(tmp_path):
     assert ref["score"] > 8 and m["score"] < ref["score"]
     assert 0 <= m["precision"] <= 1 and ref["recall"] > 0.8
     assert len(m["class_coverage"]["fractions"]) == 10
+    # real halves come in like proportions; an untrained generator's classes do not
+    assert ref["class_tv"] < 0.05 and m["class_tv"] > 2 * ref["class_tv"]
     out = write_report(result, tmp_path / "eval")
     for name in ("eval.json", "report.md", "samples.png", "nearest.png", "classes.png"):
         assert (out / name).exists(), name
     saved = json.loads((out / "eval.json").read_text())
     assert saved["metrics"]["fd"] == pytest.approx(m["fd"])
     assert "real halves" in (out / "report.md").read_text()
+    assert "TV to real" in (out / "report.md").read_text()
 
 
 def test_eval_cli_on_a_toy_run(tmp_path, capsys):

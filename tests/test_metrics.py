@@ -247,6 +247,17 @@ def test_class_coverage_validates():
         metrics.class_coverage([], 4)
 
 
+def test_class_total_variation_by_hand():
+    # |0.5-0.25| + |0.5-0.25| + |0-0.5| = 1.0, halved
+    assert metrics.class_total_variation([0.5, 0.5, 0.0], [0.25, 0.25, 0.5]) == 0.5
+    assert metrics.class_total_variation([0.2, 0.8], [0.2, 0.8]) == 0.0
+    assert metrics.class_total_variation([1.0, 0.0], [0.0, 1.0]) == 1.0
+    with pytest.raises(ValueError, match="same length"):
+        metrics.class_total_variation([1.0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="summing to 1"):
+        metrics.class_total_variation([0.5, 0.6], [0.5, 0.5])
+
+
 def test_conditional_accuracy_by_hand():
     assert metrics.conditional_accuracy([0, 1, 2, 3], [0, 1, 0, 3]) == 0.75
     assert metrics.conditional_accuracy(np.eye(3), [0, 1, 1]) == pytest.approx(2 / 3)

@@ -226,8 +226,13 @@ def test_ada_adjust_by_hand(p, r_t, images, kimg, expected):
 def test_ada_augment_applies_each_op_with_probability_p():
     x = np.random.default_rng(0).uniform(-1, 1, (2000, 8, 8, 1)).astype("float32")
     seed = keras.random.SeedGenerator(0)
+    state = np.asarray(seed.state.numpy()).copy()
     never = np.asarray(tricks.ada_augment(x, "translation,cutout", 0.0, seed))
     np.testing.assert_array_equal(never, x)
+    # at p = 0 the pipeline is skipped, not computed and discarded: no draws
+    np.testing.assert_array_equal(seed.state.numpy(), state)
+    at_p0 = tf.function(lambda t: tricks.ada_augment(t, "translation,cutout", 0.0, seed))
+    np.testing.assert_array_equal(np.asarray(at_p0(x)), x)
     changed = np.asarray(tricks.ada_augment(x, "cutout", 1.0, seed)) != x
     assert changed.reshape(len(x), -1).any(axis=1).all()  # every image cut
     half = np.asarray(tricks.ada_augment(x, "cutout", 0.5, seed)) != x
