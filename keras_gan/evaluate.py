@@ -59,7 +59,7 @@ def image_metrics(fake, real, evaluator, fake_labels=None, seed: int = 0) -> dic
     order = np.random.default_rng(seed).permutation(len(real))
     half = len(real) // 2
     a, b = order[:half], order[half:2 * half]
-    pred = p_fake.argmax(axis=1)
+    pred, real_pred = p_fake.argmax(axis=1), p_real.argmax(axis=1)
     k = evaluator.num_classes
     result = {
         "extractor": evaluator.name,
@@ -79,7 +79,7 @@ def image_metrics(fake, real, evaluator, fake_labels=None, seed: int = 0) -> dic
             "score": M.inception_score(p_real)[0],
             "kid": M.kernel_inception_distance(f_real[a], f_real[b], seed=seed)[0],
             "precision_recall": M.precision_recall(f_real[a], f_real[b]),
-            "class_coverage": M.class_coverage(p_real.argmax(axis=1), k),
+            "class_coverage": M.class_coverage(real_pred, k),
         },
     }
     result["precision"], result["recall"] = result.pop("precision_recall")
@@ -87,7 +87,6 @@ def image_metrics(fake, real, evaluator, fake_labels=None, seed: int = 0) -> dic
     ref["precision"], ref["recall"] = ref.pop("precision_recall")
     # Class proportions vs the real ones (total variation): meaningful where
     # classes are unbalanced and the smallest share says little.
-    real_pred = p_real.argmax(axis=1)
     result["class_tv"] = M.class_total_variation(result["class_coverage"]["fractions"],
                                                  ref["class_coverage"]["fractions"])
     ref["class_tv"] = M.class_total_variation(
