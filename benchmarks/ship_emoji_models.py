@@ -8,7 +8,12 @@ second training):
 
     python benchmarks/time_to_quality.py --dataset npz:../shared/data/emoji64.npz \\
         --image-size 32 --recipes yaml:presets/emoji-32.yaml --clock cpu --threads 1 \\
-        --budgets 5,15,30 --grids --runs runs/emoji-ttq --out benchmarks/results/...
+        --seed 1 --budgets 5,15,30,60 --grids --runs runs/emoji32-ttq60 \\
+        --out benchmarks/results/emoji32_preset.md
+
+    python benchmarks/ship_emoji_models.py --run runs/emoji32-ttq60/emoji-32
+
+(the run folder holds the model at its last budget, 60 CPU minutes).
 
 Then, as `benchmarks/ship_mnist_models.py` does for digits: `keras-gan eval`
 (10,000 samples from seed 0 against the 7,572 real emoji, in the shipped emoji
