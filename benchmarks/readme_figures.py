@@ -258,13 +258,15 @@ def small_data() -> str:
     best = ", ".join(f"{names[r]} {min(e['fd'] for e in res[r]):.2f} at "
                      f"{min(res[r], key=lambda e: e['fd'])['cpu_seconds'] / 60:g} min "
                      f"(last {last[r]['fd']:.2f})" for r in res)
-    p_max = max(e["ada_p"] for e in res.get("ada", [])) if "ada" in res else None
-    ada = ("" if p_max is None else
-           f" ADA's p reached {p_max:.2f} at its highest ({last['ada']['ada_p']:.2f} at the "
-           "end)." if p_max > 0 else " ADA's p stayed at 0.00: r_t never stayed above "
-           "the 0.6 target long enough to raise it.")
-    lines += ["", f"At the last copy ({last['none']['cpu_seconds'] / 60:g} CPU minutes) the "
-              f"train / held-out gap is {gaps}. Best FD: {best}.{ada}"]
+    ada = ""
+    if "ada" in res:
+        p_max = max(e["ada_p"] for e in res["ada"])
+        ada = (f" ADA's p reached {p_max:.2f} at its highest ({last['ada']['ada_p']:.2f} at "
+               "the end)." if p_max > 0 else " ADA's p stayed at 0.00: r_t never stayed "
+               "above the 0.6 target long enough to raise it.")
+    end = next(iter(last.values()))["cpu_seconds"] / 60  # every row has the same budget
+    lines += ["", f"At the last copy ({end:g} CPU minutes) the train / held-out gap is "
+              f"{gaps}. Best FD: {best}.{ada}"]
     return "\n".join(lines)
 
 
