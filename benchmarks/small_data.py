@@ -1,7 +1,7 @@
 """Small data: how D overfits 1,000 emoji, and what ADA and DiffAugment change.
 
     python benchmarks/small_data.py --preset presets/emoji-32.yaml --subset 1000 \\
-        --budget 8 --every 2 --seed 1 --out benchmarks/results/small_data.md
+        --budget 24 --every 6 --seed 1 --out benchmarks/results/small_data.md
 
 Karras et al. (2020) show a discriminator overfitting a small training set:
 its outputs on the training images drift positive while those on held-out
