@@ -245,16 +245,26 @@ def emoji_ttq_64() -> str:
 
 def small_data() -> str:
     t = _json(RESULTS / "small_data.json")
+    res = dict(t["results"])
+    names = {"none": "no augmentation", "diffaugment": "DiffAugment"}
+    if "ada" in t["rows"]:
+        names["ada"] = f"ADA at target {t['rows']['ada']['ada_target']:g}"
+    # A second ADA run at another target, when its results file is there
+    # (small_data.py --rows ada --ada-target T --out small_data_ada_target.md).
+    extra = RESULTS / "small_data_ada_target.json"
+    if extra.exists():
+        x = _json(extra)
+        target = x["rows"]["ada"]["ada_target"]
+        res[f"ada, target {target:g}"] = x["results"]["ada"]
+        names[f"ada, target {target:g}"] = f"ADA at target {target:g}"
     lines = ["| augmentation | CPU minutes | steps | emoji FD (vs all 7,572) | r train | "
              "r held-out | gap | ADA p |", "|---|---|---|---|---|---|---|---|"]
-    for row, entries in t["results"].items():
+    for row, entries in res.items():
         for e in entries:
             p = "" if e["ada_p"] is None else f"{e['ada_p']:.2f}"
             lines.append(f"| {row} | {e['cpu_seconds'] / 60:g} | {e['step']:,} | {e['fd']:.2f} | "
                          f"{e['r_train']:+.2f} | {e['r_held_out']:+.2f} | "
                          f"{e['r_train'] - e['r_held_out']:+.2f} | {p} |")
-    res = t["results"]
-    names = {"none": "no augmentation", "diffaugment": "DiffAugment", "ada": "ADA"}
     last = {r: res[r][-1] for r in res}
     gaps = ", ".join(f"{last[r]['r_train'] - last[r]['r_held_out']:+.2f} with {names[r]}"
                      for r in res)
@@ -264,11 +274,11 @@ def small_data() -> str:
                      f"{min(res[r], key=lambda e: e['fd'])['cpu_seconds'] / 60:g} min "
                      f"(last {last[r]['fd']:.2f})" for r in res)
     ada = ""
-    if "ada" in res:
-        p_max = max(e["ada_p"] for e in res["ada"])
-        ada = (f" ADA's p reached {p_max:.2f} at its highest ({last['ada']['ada_p']:.2f} at "
-               "the end)." if p_max > 0 else " ADA's p stayed at 0.00: r_t never stayed "
-               "above the 0.6 target long enough to raise it.")
+    for r in (r for r in res if r.startswith("ada")):
+        p_max = max(e["ada_p"] for e in res[r])
+        ada += (f" {names[r]}: p reached {p_max:.2f} at its highest ({last[r]['ada_p']:.2f} "
+                "at the end)." if p_max > 0 else f" {names[r]}: p stayed at 0.00, r_t never "
+                "stayed above the target long enough to raise it.")
     end = next(iter(last.values()))["cpu_seconds"] / 60  # every row has the same budget
     lines += ["", f"At the last copy ({end:g} CPU minutes) the train / held-out gap is "
               f"{gaps}. Best FD: {best}.{ada}"]

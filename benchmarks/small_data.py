@@ -101,12 +101,15 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=float, default=2.0, help="CPU minutes between copies")
     p.add_argument("--rows", default=",".join(ROWS), help=f"from {', '.join(ROWS)}")
     p.add_argument("--seed", type=int, default=1, help="training seed (the subset's is 0)")
+    p.add_argument("--ada-target", type=float, default=ROWS["ada"]["ada_target"],
+                   help="the ada row's target r_t (Karras et al.'s 0.6 by default)")
     p.add_argument("--num-samples", type=int, default=5000)
     p.add_argument("--out", help="markdown report (.json beside it)")
     args = p.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     if unknown := [r for r in rows if r not in ROWS]:
         p.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    row_settings = {**ROWS, "ada": {"ada_target": args.ada_target}}
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
     real_features = evaluator.features(x_all)
     results = {}
     for row in rows:
-        cfg = TrainConfig(**{**settings, **ROWS[row]}, dataset=f"npz:{tmp / 'train.npz'}",
+        cfg = TrainConfig(**{**settings, **row_settings[row]}, dataset=f"npz:{tmp / 'train.npz'}",
                           image_size=args.image_size, seed=args.seed, out=str(tmp / row),
                           epochs=2_000, fd_every=0, tensorboard=False, verbose=0,
                           checkpoint_every=10**9)
@@ -180,7 +183,8 @@ def main(argv=None) -> int:
             lines.append(f"| {row} | {e['cpu_seconds'] / 60:g} | {e['step']} | {e['fd']:.2f} | "
                          f"{e['r_train']:+.2f} | {e['r_held_out']:+.2f} | {e['r_fake']:+.2f} | "
                          f"{p_text} |")
-    publish("\n".join(lines) + "\n", {"settings": settings, "rows": {r: ROWS[r] for r in rows},
+    publish("\n".join(lines) + "\n", {"settings": settings,
+                                      "rows": {r: row_settings[r] for r in rows},
                                       "results": results}, args.out)
     return 0
 
