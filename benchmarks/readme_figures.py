@@ -255,8 +255,8 @@ def small_data() -> str:
     if extra.exists():
         x = _json(extra)
         target = x["rows"]["ada"]["ada_target"]
-        res[f"ada, target {target:g}"] = x["results"]["ada"]
-        names[f"ada, target {target:g}"] = f"ADA at target {target:g}"
+        row = f"ada, target {target:g}"
+        res[row], names[row] = x["results"]["ada"], f"ADA at target {target:g}"
     lines = ["| augmentation | CPU minutes | steps | emoji FD (vs all 7,572) | r train | "
              "r held-out | gap | ADA p |", "|---|---|---|---|---|---|---|---|"]
     for row, entries in res.items():

@@ -109,6 +109,10 @@ def main(argv=None) -> int:
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     if unknown := [r for r in rows if r not in ROWS]:
         p.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    # Checked here, not when the ada row's config is built: that comes after the other
+    # rows' training, which a bad value would otherwise throw away.
+    if not 0.0 < args.ada_target < 1.0:
+        p.error(f"--ada-target must be in (0, 1) (the ada row runs ADA), got {args.ada_target}")
     row_settings = {**ROWS, "ada": {"ada_target": args.ada_target}}
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
