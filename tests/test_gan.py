@@ -110,6 +110,27 @@ def test_step_losses_equal_hand_values_for_a_constant_discriminator(loss, g_expe
     assert history["d_fake"][0] == pytest.approx(0.5)
 
 
+def test_relativistic_generator_loss_pairs_its_fakes_with_the_real_minibatch():
+    """RpGAN's G update scores the real minibatch with D and pairs each fake
+    with a real: g_loss = mean softplus(D(x_i) - D(G(z_i))), by hand."""
+    gan = tiny_points_gan(name="rpgan", loss="relativistic_pairing")
+    assert gan.loss_family.g_uses_real
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    seen, loss = {}, gan.generator_loss
+
+    def spy(fake_logits, fake, *, real_logits=None, real=None, labels=None):
+        seen["fake_logits"] = np.asarray(fake_logits)
+        return loss(fake_logits, fake, real_logits=real_logits, real=real, labels=labels)
+
+    gan.generator_loss = spy
+    real = np.random.default_rng(0).normal(3.0, 1.0, (16, 2)).astype("float32")
+    g_loss = float(gan.g_step(real)["g_loss"])
+    real_logits = gan.discriminator(real, training=True).numpy()
+    assert real_logits.std() > 0.01  # the reals' logits differ: zeros would be told apart
+    expected = np.mean(np.logaddexp(0.0, real_logits - seen["fake_logits"]))
+    assert g_loss == pytest.approx(float(expected), rel=1e-5)
+
+
 def test_save_and_load_round_trip(tmp_path):
     gan = tiny_image_gan(d_steps=2)
     gan.fit(images_ds(), epochs=1, verbose=0)

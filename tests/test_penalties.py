@@ -116,3 +116,66 @@ def test_every_variant_trains_with_lazy_r1_and_r2(name):
     assert history["r1"][-1] > 0 and history["r2"][-1] > 0
     loaded = type(gan).from_config(gan.get_config())
     assert (loaded.r1, loaded.r2, loaded.reg_every) == (1.0, 0.5, 2)
+
+
+# -- where the penalties are taken ---------------------------------------------------
+
+
+def _quadratic_gan(**kwargs):
+    """A GAN whose discriminator is D(x) = (w.x + b)^2 on 4x4 images: its input
+    gradient 2 (w.x + b) w differs from point to point (unlike a linear D's), so
+    a penalty taken at the wrong samples gives another value."""
+    keras.utils.set_random_seed(0)
+    g = build_mlp_generator(4, (4, 4, 1), width=8)
+    x = keras.Input((4, 4, 1))
+    score = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    d = keras.Model(x, keras.layers.Multiply()([score, score]))
+    gan = build_gan("nsgan", g, d, seed=0, **kwargs)
+    gan.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+    dense = _dense(d)
+    dense.kernel.assign(np.random.default_rng(1).normal(size=(16, 1)).astype("float32"))
+    dense.bias.assign(np.array([0.5], "float32"))
+    return gan, dense
+
+
+def _dense(model):
+    return next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+
+
+def _quadratic_penalty(dense, x):
+    """gamma / 2 * mean_i ||2 (w.x_i + b) w||^2, by hand in numpy."""
+    w, b = dense.kernel.numpy()[:, 0], float(dense.bias.numpy()[0])
+    s = np.asarray(x).reshape(len(x), -1) @ w + b
+    return GAMMA / 2 * float(np.mean(4 * s ** 2 * (w ** 2).sum()))
+
+
+@pytest.mark.parametrize("which", ["r1", "r2"])
+def test_r1_is_taken_at_the_reals_and_r2_at_the_fakes(which):
+    gan, dense = _quadratic_gan(**{which: GAMMA})
+    real, fake = _images(0), 0.2 * _images(1) + 0.5
+    at_real, at_fake = _quadratic_penalty(dense, real), _quadratic_penalty(dense, fake)
+    assert abs(at_real - at_fake) > 0.2 * min(at_real, at_fake)  # the two can be told apart
+    got = float(gan.d_regularizers(real, fake)[which])
+    np.testing.assert_allclose(got, at_real if which == "r1" else at_fake, rtol=1e-5)
+
+
+def test_a_d_step_penalises_the_samples_its_loss_saw(monkeypatch):
+    """The loss and the penalties of one D update see the same perturbed
+    samples (here instance noise): R1 at the noisy reals, R2 at the noisy fakes."""
+    gan, dense = _quadratic_gan(r1=GAMMA, r2=GAMMA, instance_noise=0.5)
+    seen, loss = {}, gan.discriminator_loss
+
+    def spy(real_logits, fake_logits, real, fake, labels=None):
+        seen.update(real=np.asarray(real), fake=np.asarray(fake))
+        return loss(real_logits, fake_logits, real=real, fake=fake, labels=labels)
+
+    monkeypatch.setattr(gan, "discriminator_loss", spy)
+    before = keras.models.clone_model(gan.discriminator)
+    before.set_weights(gan.discriminator.get_weights())  # the step then updates D
+    real = _images(0)
+    metrics = gan.d_step(real)
+    assert np.abs(seen["real"] - real).mean() > 0.2  # D saw noisy reals
+    np.testing.assert_allclose(float(metrics["r1"]),
+                               _quadratic_penalty(_dense(before), seen["real"]), rtol=1e-4)
+    np.testing.assert_allclose(float(metrics["r2"]),
+                               _quadratic_penalty(_dense(before), seen["fake"]), rtol=1e-4)

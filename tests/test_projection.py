@@ -71,10 +71,13 @@ def test_projector_of_a_clustered_sampler_has_no_gradient_along_the_cluster(tmp_
     assert np.all(grad[:, 0] == 0) and np.abs(grad[:, 1:]).max() > 0
 
 
-def test_loss_is_pixels_plus_features_plus_prior_by_hand():
+# factor 2: features at twice G's side, as the shipped emoji-32 projector (32 px
+# into the 64 px emoji classifier): each pixel becomes a 2x2 block (nearest).
+@pytest.mark.parametrize("factor", [1, 2])
+def test_loss_is_pixels_plus_features_plus_prior_by_hand(factor):
     keras.utils.set_random_seed(0)
     g, _ = build_networks("dcgan", 8, (28, 28, 1), 4)
-    features = tiny_features((28, 28, 1))
+    features = tiny_features((28 * factor, 28 * factor, 1))
     rng = np.random.default_rng(0)
     z = rng.standard_normal((2, 8)).astype("float32")
     target = rng.uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
@@ -82,7 +85,10 @@ def test_loss_is_pixels_plus_features_plus_prior_by_hand():
     out = {k: v.numpy() for k, v in fn(z, target).items()}
     images = g(z, training=False).numpy()
     pixel = ((images - target) ** 2).mean(axis=(1, 2, 3))
-    fa, fb = features(images).numpy(), features(target).numpy()
+    def up(x):
+        return np.repeat(np.repeat(x, factor, axis=1), factor, axis=2)
+
+    fa, fb = features(up(images)).numpy(), features(up(target)).numpy()
     feat = ((fa - fb) ** 2).sum(-1) / ((fb ** 2).sum(-1) + 1e-3)
     prior = ((z ** 2).mean(-1) - 1) ** 2
     np.testing.assert_allclose(out["pixel_error"], pixel, rtol=1e-5)

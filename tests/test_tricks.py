@@ -239,12 +239,47 @@ def test_ada_augment_applies_each_op_with_probability_p():
     assert 0.45 < half.reshape(len(x), -1).any(axis=1).mean() < 0.55
 
 
-def _ada_gan(target=0.6):
+def _ada_gan(target=0.6, interval=2, kimg=0.05, augment=None):
     keras.utils.set_random_seed(0)
     g, d = build_networks("dcgan", 16, (28, 28, 1), 8)
-    gan = build_gan("nsgan", g, d, seed=0, ada_target=target, ada_interval=2, ada_kimg=0.05)
+    gan = build_gan("nsgan", g, d, seed=0, ada_target=target, ada_interval=interval,
+                    ada_kimg=kimg, augment=augment)
     gan.compile(keras.optimizers.Adam(2e-3), keras.optimizers.Adam(2e-4))
     return gan
+
+
+@pytest.mark.parametrize("augment", [None, "cutout"])
+def test_d_sees_ada_augmented_images_with_probability_p(augment, monkeypatch):
+    """In a D update the loss sees the reals unchanged at p = 0 and every one
+    of them augmented at p = 1 (ADA's own ops, or those of --augment)."""
+    gan = _ada_gan(augment=augment)
+    seen, loss = [], gan.discriminator_loss
+
+    def spy(real_logits, fake_logits, real, fake, labels=None):
+        seen.append(np.asarray(real))
+        return loss(real_logits, fake_logits, real=real, fake=fake, labels=labels)
+
+    monkeypatch.setattr(gan, "discriminator_loss", spy)
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    for p in (0.0, 1.0):
+        gan.ada_p.assign(p)
+        gan.d_step(x)
+    np.testing.assert_array_equal(seen[0], x)
+    assert (seen[1] != x).reshape(len(x), -1).any(axis=1).all()
+
+
+def test_ada_moves_p_by_the_real_images_seen_over_its_interval():
+    """Every `ada_interval` D updates p moves by interval * batch / (kimg * 1000)
+    toward the target, and not in between."""
+    gan = _ada_gan(interval=3, kimg=1.0)
+    high, low = tf.constant(np.ones((8, 1), "float32")), tf.constant(-np.ones((8, 1), "float32"))
+    ps = []
+    for logits in (high, high, high, high, high, high, low, low, low):
+        gan.ada_observe(logits)
+        ps.append(float(gan.ada_p.numpy()))
+    step = 3 * 8 / 1000
+    np.testing.assert_allclose(ps, [0, 0, step, step, step, 2 * step, 2 * step, 2 * step, step],
+                               atol=1e-7)
 
 
 def test_ada_p_rises_when_the_discriminator_overfits_a_tiny_real_set():

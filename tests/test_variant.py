@@ -85,8 +85,14 @@ def test_options_reach_the_model_and_config_json(tmp_path):
     assert tuple(result.model.discriminator.inputs[0].shape[1:]) == (8,)  # 4 points of 2
     saved = json.loads((result.run_dir / "config.json").read_text())
     assert saved["gan_options"] == {"pack": 4}
-    # --resume with the same options continues; other options are refused.
-    train(cfg.replace(resume=True, epochs=2))
+    # --resume with the same options continues from step 2 to 4 with them;
+    # other options are refused.
+    again = train(cfg.replace(resume=True, epochs=2))
+    assert again.step == 4 and int(again.model.g_optimizer.iterations.numpy()) == 4
+    assert again.model.pack == 4
+    assert tuple(again.model.discriminator.inputs[0].shape[1:]) == (8,)
+    assert json.loads((result.run_dir / "config.json").read_text())["gan_options"] == {
+        "pack": 4}
     with pytest.raises(TrainError) as e:
         train(tiny(tmp_path, "pacgan", gan_options={"pack": 2}).replace(resume=True))
     assert str(e.value).startswith(f"cannot resume {tmp_path}/pacgan with a different config "
