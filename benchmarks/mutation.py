@@ -170,7 +170,8 @@ def _cr(*args, cwd: Path) -> str:
 
 
 def run_module(module: str, work: Path, sock: Path, resume: bool) -> dict:
-    cfg, session = work / f"{module.replace('/', '.')}.toml", work / f"{module.replace('/', '.')}.sqlite"
+    stem = module.replace("/", ".")
+    cfg, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
     cfg.write_text(_config(module, sock, TARGETS[module]))
     copy = work / "checkout"
     if not (resume and session.exists()):
