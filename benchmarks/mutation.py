@@ -8,9 +8,10 @@ change behaviour), explained in `benchmarks/mutation_equivalent.yaml`.
     python benchmarks/mutation.py --modules losses --label before --tests-at 13b5f46
     python benchmarks/mutation.py --report-only
 
-Each run works on a copy of the checkout in `runs/mutation/<label>/` (the
+Each run works on a copy of the checkout in `runs/mutation/<label>/<modules>/` (the
 working tree is never mutated), keeps cosmic-ray's session there (`--resume`
-finishes an interrupted one), stores its counts and survivors in
+finishes an interrupted one; `--recheck` runs the survivors again on the
+working tree's tests after tests were added), stores its counts and survivors in
 `benchmarks/results/mutation.json` under the label, and rewrites
 `benchmarks/results/mutation.md` from that file. `--tests-at REV` takes
 `tests/` from a git revision (the "before" of a change to the tests).
@@ -52,12 +53,13 @@ WORK = ROOT / "runs" / "mutation"
 COPY = ("keras_gan", "export", "demo", "tests", "presets", "saved_models", "docs", "examples",
         "benchmarks", "pyproject.toml", "README.md")
 
-# module -> the tests that cover it, fastest first (pytest -x stops at the
-# first failure, so a killed mutant costs little).
+# module -> the tests that cover it (pytest -x stops at the first failure, so
+# a killed mutant costs little; each mutant runs only the tests that called
+# its function, see `plan_tests`).
 TARGETS = {
-    "losses": ["tests/test_losses.py", "tests/test_gan.py", "tests/test_gans.py"],
-    "penalties": ["tests/test_penalties.py", "tests/test_gans.py"],
-    "tricks": ["tests/test_tricks.py"],
+    "losses": ["tests/test_losses.py", "tests/test_gan.py"],
+    "penalties": ["tests/test_penalties.py"],
+    "tricks": ["tests/test_tricks.py", "tests/test_gan.py"],
     "gan": ["tests/test_gan.py", "tests/test_penalties.py", "tests/test_tricks.py",
             "tests/test_gans.py"],
     "variant": ["tests/test_variant.py", "tests/test_gans.py"],
@@ -66,7 +68,15 @@ TARGETS = {
     "gans/pacgan": ["tests/test_gans.py", "tests/test_variant.py"],
     "gans/unrolled": ["tests/test_gans.py"],
     "gans/wgan": ["tests/test_gans.py"],
-    "callbacks": ["tests/test_callbacks.py", "tests/test_faults.py"],
+    "callbacks": ["tests/test_callbacks.py", "tests/test_faults.py", "tests/test_run_folder.py"],
+}
+# Where a module holds more than the core, only these top-level names are
+# mutated: the checkpoint code of callbacks.py.
+SCOPES = {
+    "callbacks": ("CorruptState", "weights_name", "save_model_atomic", "_reason", "Checkpoint",
+                  "_read_state", "checkpoint_files", "_kept", "_remove_stale",
+                  "read_checkpoint_step", "list_checkpoints", "_first_line", "_load", "_warn",
+                  "restore_checkpoint"),
 }
 EXCLUDED_OPERATORS = ["core/ReplaceBinaryOperator_.*_(RShift|LShift|BitOr|BitAnd|BitXor)$",
                       "core/ReplaceBinaryOperator_(RShift|LShift|BitOr|BitAnd|BitXor)_.*"]
@@ -98,6 +108,34 @@ def serve(sock_path: str, root: str) -> None:
             conn.sendall((json.dumps(_run_child(pytest, root, request)) + "\n").encode())
 
 
+class CallMap:
+    """A pytest plugin: which functions of one file each test calls (its
+    fixtures' set-up included), by the line where the function starts."""
+
+    def __init__(self, filename: str):
+        self.filename, self.current, self.calls = filename, None, {}
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == self.filename:
+            self.calls.setdefault(self.current, set()).add(frame.f_code.co_firstlineno)
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        import threading
+
+        self.current = item.nodeid
+        sys.setprofile(self._profile)
+        threading.setprofile(self._profile)  # tf.data and Keras may call from threads
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        import threading
+
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+    def save(self, path: str) -> None:
+        Path(path).write_text(json.dumps({k: sorted(v) for k, v in self.calls.items()}))
+
+
 def _run_child(pytest, root: str, request: dict) -> dict:
     with tempfile.TemporaryFile() as out:
         pid = os.fork()
@@ -107,7 +145,12 @@ def _run_child(pytest, root: str, request: dict) -> dict:
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)
                 os.chdir(root)
-                code = int(pytest.main(request["args"]))
+                plugins = []
+                if request.get("callmap"):
+                    plugins = [CallMap(str(Path(root, request["target"]).resolve()))]
+                code = int(pytest.main(request["args"], plugins=plugins))
+                if plugins:
+                    plugins[0].save(request["callmap"])
             finally:
                 os._exit(locals().get("code", 3))
         deadline = time.monotonic() + request["timeout"]
@@ -125,12 +168,59 @@ def _run_child(pytest, root: str, request: dict) -> dict:
         return {"code": os.waitstatus_to_exitcode(status), "output": tail}
 
 
-def client(sock_path: str, args: list[str]) -> int:
-    """cosmic-ray's test command: exit as the forked pytest did."""
+def ask(sock_path: str, request: dict) -> dict:
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(sock_path)
-        s.sendall((json.dumps({"args": args, "timeout": TIMEOUT - 30}) + "\n").encode())
-        answer = json.loads(s.makefile().readline())
+        s.sendall((json.dumps({"timeout": TIMEOUT - 30, **request}) + "\n").encode())
+        return json.loads(s.makefile().readline())
+
+
+def functions_at(source: str, lines) -> set[int] | None:
+    """The start lines (first decorator or `def`) of the innermost functions
+    holding `lines`; None if a line lies outside every function (module or
+    class level: import-time code, which every test runs)."""
+    import ast
+
+    spans = [(min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno)
+             for n in ast.walk(ast.parse(source))
+             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    found = set()
+    for line in lines:
+        holding = [s for s in spans if s[0] <= line <= s[1]]
+        if not holding:
+            return None
+        found.add(max(holding)[0])  # the innermost starts last
+    return found
+
+
+def plan_tests(pristine: str, mutated: str, calls: dict, files: list[str]) -> list[str]:
+    """The tests to run on a mutant: those that called a function it changed,
+    in collection order; all of `files` when it changed import-time code."""
+    import difflib
+
+    old = pristine.splitlines()
+    changed = {i + 1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(
+        a=old, b=mutated.splitlines(), autojunk=False).get_opcodes() if tag != "equal"
+        for i in range(i1, max(i2, i1 + 1))}
+    starts = functions_at(pristine, changed)
+    if starts is None or starts & set(calls.get("null", ())):  # import or collection time
+        return list(files)
+    return [test for test, lines in calls.items() if test != "null" and starts & set(lines)]
+
+
+def client(sock_path: str, args: list[str], plan: str | None = None) -> int:
+    """cosmic-ray's test command: exit as the forked pytest did. With a plan
+    (the module, its pristine copy, the call map), run only the tests that
+    call the mutated code; a mutant no test calls survives."""
+    if plan:
+        p = json.loads(Path(plan).read_text())
+        tests = plan_tests(Path(p["pristine"]).read_text(), Path(p["target"]).read_text(),
+                           json.loads(Path(p["callmap"]).read_text()), p["files"])
+        if not tests:
+            print("no test calls the mutated code")
+            return 0
+        args = [a for a in args if a not in p["files"]] + tests
+    answer = ask(sock_path, {"args": args})
     print(answer["output"])
     return answer["code"]
 
@@ -155,9 +245,10 @@ def _copy(to: Path, tests_at: str | None) -> None:
         subprocess.run(["tar", "-x", "-C", str(to)], input=archive, check=True)
 
 
-def _config(module: str, sock: Path, tests: list[str]) -> str:
+def _config(module: str, sock: Path, plan: Path) -> str:
     command = " ".join([sys.executable, str(Path(__file__).resolve()), "--client", str(sock),
-                        "--", "-x", "-q", "-p", "no:cacheprovider", *tests])
+                        "--plan", str(plan), "--", "-x", "-q", "-p", "no:cacheprovider",
+                        *TARGETS[module]])
     excluded = ", ".join(json.dumps(op) for op in EXCLUDED_OPERATORS)
     return (f'[cosmic-ray]\nmodule-path = "keras_gan/{module}.py"\ntimeout = {TIMEOUT}.0\n'
             f'excluded-modules = []\ntest-command = "{command}"\n\n'
@@ -169,19 +260,63 @@ def _cr(*args, cwd: Path) -> str:
     return subprocess.run(args, cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def run_module(module: str, work: Path, sock: Path, resume: bool) -> dict:
+def _skip_out_of_scope(session: Path, source: str, names) -> None:
+    """Mark the mutants outside the top-level definitions `names` as skipped."""
+    import ast
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans = [(min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))]),
+              n.end_lineno) for n in ast.parse(source).body
+             if getattr(n, "name", None) in names]
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            line = item.mutations[0].start_pos[0]
+            if not any(a <= line <= b for a, b in spans):
+                db.set_result(item.job_id, WorkResult(output="out of scope",
+                                                      worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def _call_map(module: str, sock: Path, target: Path, callmap: Path) -> None:
+    """The unmutated tests, once, recording which test calls which function:
+    they must pass."""
+    answer = ask(str(sock), {"args": ["-q", "-p", "no:cacheprovider", *TARGETS[module]],
+                             "callmap": str(callmap), "target": str(target),
+                             "timeout": 3 * 3600})
+    if answer["code"] != 0:
+        raise SystemExit(f"{module}: the unmutated tests fail:\n{answer['output']}")
+
+
+def _reopen_survivors(session: Path) -> int:
+    """Clear the survivors' results so that `cosmic-ray exec` runs them again."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+
+
+def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool = False) -> dict:
     stem = module.replace("/", ".")
     cfg, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
-    cfg.write_text(_config(module, sock, TARGETS[module]))
     copy = work / "checkout"
-    if not (resume and session.exists()):
+    target = copy / "keras_gan" / f"{module}.py"
+    pristine, callmap, plan = (work / f"{stem}.pristine.py", work / f"{stem}.calls.json",
+                               work / f"{stem}.plan.json")
+    plan.write_text(json.dumps(dict(pristine=str(pristine), target=str(target),
+                                    callmap=str(callmap), files=TARGETS[module])))
+    cfg.write_text(_config(module, sock, plan))
+    if recheck:  # the tests changed: a new call map, then the survivors again
+        _call_map(module, sock, target, callmap)
+        print(f"{module}: {_reopen_survivors(session)} survivors to run again", flush=True)
+    elif not (resume and session.exists()):
+        pristine.write_text(target.read_text())
         session.unlink(missing_ok=True)
         _cr("cosmic-ray", "init", str(cfg), str(session), cwd=copy)
         _cr("cr-filter-operators", str(session), str(cfg), cwd=copy)
-        base = subprocess.run(["cosmic-ray", "baseline", str(cfg)], cwd=copy,
-                              capture_output=True, text=True)
-        if base.returncode:
-            raise SystemExit(f"{module}: the unmutated tests fail:\n{base.stdout[-2000:]}")
+        if module in SCOPES:
+            _skip_out_of_scope(session, target.read_text(), SCOPES[module])
+        _call_map(module, sock, target, callmap)
     start = time.perf_counter()
     _cr("cosmic-ray", "exec", str(cfg), str(session), cwd=copy)
     return summarise(module, _cr("cosmic-ray", "dump", str(session), cwd=copy), copy,
@@ -206,6 +341,7 @@ def summarise(module: str, dump: str, copy: Path, seconds: float) -> dict:
             m = job["mutations"][0]
             line = m["start_pos"][0]
             survivors.append(dict(line=line, source=lines[line - 1].strip(),
+                                  uncalled=result["output"].startswith("no test calls"),
                                   operator=m["operator_name"].removeprefix("core/"),
                                   occurrence=m["occurrence"], function=m["definition_name"],
                                   diff=_changed(result["diff"])))
@@ -273,8 +409,9 @@ def report(results: dict) -> str:
     for module, r in last["modules"].items():
         for s in r["survivors"]:
             why = explanation(module, s, known)
-            out.append(f"- `{module}.py:{s['line']}` ({s['function']}) {s['operator']}: "
-                       f"`{s['source']}` -> `{s['diff']}`: "
+            uncalled = " (no test calls it)" if s.get("uncalled") else ""
+            out.append(f"- `{module}.py:{s['line']}` ({s['function']}{uncalled}) "
+                       f"{s['operator']}: `{s['source']}` -> `{s['diff']}`: "
                        + (f"equivalent: {why}" if why else "**not explained**"))
     return "\n".join(out) + "\n"
 
@@ -287,24 +424,34 @@ def main(argv=None) -> int:
     parser.add_argument("--note", default="the tests as committed")
     parser.add_argument("--tests-at", default=None, help="take tests/ from this git revision")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--recheck", action="store_true",
+                        help="after adding tests: take tests/ from the working tree and run "
+                             "the last run's survivors again (killed mutants stay killed)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--serve", nargs=2, metavar=("SOCKET", "ROOT"), help=argparse.SUPPRESS)
     parser.add_argument("--client", metavar="SOCKET", help=argparse.SUPPRESS)
+    parser.add_argument("--plan", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.serve:
         serve(*args.serve)
         return 0
     if args.client:
-        return client(args.client, [a for a in rest if a != "--"])
+        return client(args.client, [a for a in rest if a != "--"], args.plan)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if not args.report_only:
         modules = args.modules.split(",")
         unknown = sorted(set(modules) - set(TARGETS))
         if unknown:
             parser.error(f"unknown modules {unknown}; choose from {', '.join(TARGETS)}")
-        work = WORK / args.label
+        # One folder per label and module list: runs of other modules under
+        # the same label may go on beside this one (each on its own copy).
+        work = WORK / args.label / "+".join(m.replace("/", ".") for m in modules)
         work.mkdir(parents=True, exist_ok=True)
-        if not args.resume:
+        if args.recheck:
+            shutil.rmtree(work / "checkout" / "tests")
+            shutil.copytree(ROOT / "tests", work / "checkout" / "tests",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        elif not args.resume:
             _copy(work / "checkout", args.tests_at)
         sock = work / "server.sock"
         sock.unlink(missing_ok=True)
@@ -321,9 +468,18 @@ def main(argv=None) -> int:
             run.update(note=args.note, commit=commit, tests_at=args.tests_at or commit,
                        date=time.strftime("%Y-%m-%d", time.gmtime()))
             for module in modules:
-                run["modules"][module] = run_module(module, work, sock, args.resume)
-                c = run["modules"][module]["counts"]
-                print(f"{module}: {c}", flush=True)
+                again = args.resume or args.recheck
+                before = run["modules"].get(module, {}).get("minutes", 0) if again else 0
+                run["modules"][module] = r = run_module(module, work, sock, args.resume,
+                                                        args.recheck)
+                r["minutes"] = round(r["minutes"] + before, 1)  # a resumed run's total
+                print(f"{module}: {r['counts']}", flush=True)
+                # Another run (this label's other modules too) may have written
+                # meanwhile: merge this module in, not the whole label.
+                results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+                entry = results.setdefault(args.label, {"modules": {}})
+                entry.update({k: v for k, v in run.items() if k != "modules"})
+                entry["modules"][module] = r
                 RESULTS.write_text(json.dumps(results, indent=1) + "\n")
         finally:
             server.kill()

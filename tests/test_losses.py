@@ -130,3 +130,20 @@ def test_float16_logits_are_taken_in_float32():
 def test_unknown_loss_lists_the_known_ones():
     with pytest.raises(ValueError, match="least_squares"):
         losses.get_loss("nope")
+
+
+def test_each_family_says_what_its_outputs_are():
+    """The flags the loop reads: sigmoid(logit) is D(x) (d_real / d_fake are
+    probabilities), real targets can be smoothed, G's loss needs the reals."""
+    flags = {name: (f.probabilistic, f.smoothable, f.g_uses_real)
+             for name, f in losses.LOSSES.items()}
+    assert flags == {
+        "minimax": (True, True, False),
+        "non_saturating": (True, True, False),
+        "wasserstein": (False, False, False),
+        "hinge": (False, False, False),
+        "least_squares": (False, True, False),
+        "relativistic_pairing": (False, False, True),
+    }
+    for name, family in losses.LOSSES.items():
+        assert losses.get_loss(name) is family

@@ -179,3 +179,30 @@ def test_a_d_step_penalises_the_samples_its_loss_saw(monkeypatch):
                                _quadratic_penalty(_dense(before), seen["real"]), rtol=1e-4)
     np.testing.assert_allclose(float(metrics["r2"]),
                                _quadratic_penalty(_dense(before), seen["fake"]), rtol=1e-4)
+
+
+def test_gradient_penalty_is_taken_between_each_real_and_its_fake():
+    """WGAN-GP at x_hat = eps x + (1 - eps) G(z), eps per example: with the
+    quadratic D the gradient norm |2 (w.x_hat + b)| ||w|| differs along the
+    line, so the interpolation point is pinned down."""
+    gan, dense = _quadratic_gan()
+    real, fake = _images(0), 0.2 * _images(1) + 0.5
+    eps = np.linspace(0.1, 0.9, len(real)).astype("float32").reshape(-1, 1, 1, 1)
+    w, b = dense.kernel.numpy()[:, 0], float(dense.bias.numpy()[0])
+    x_hat = (eps * real + (1 - eps) * fake).reshape(len(real), -1)
+    norms = np.abs(2 * (x_hat @ w + b)) * np.sqrt((w ** 2).sum())
+    got = float(gradient_penalty(gan.discriminator, real, fake, eps))
+    np.testing.assert_allclose(got, np.mean((norms - 1) ** 2), rtol=1e-5)
+
+
+def test_gradient_penalty_stays_finite_where_the_critic_is_flat():
+    """Where D's input gradient is 0 the norm's own gradient (sqrt'(0)) is
+    infinite; the small constant under the root keeps the penalty 1 and its
+    gradient in D's weights finite, so one flat critic does not end a run."""
+    _, d, w = _linear_gan()
+    w.assign(np.zeros(w.shape, "float32"))
+    eps = np.full((8, 1, 1, 1), 0.5, "float32")
+    with tf.GradientTape() as tape:
+        gp = gradient_penalty(d, _images(0), _images(1), eps)
+    assert float(gp) == pytest.approx(1.0, abs=1e-5)
+    assert np.isfinite(tape.gradient(gp, w).numpy()).all()

@@ -69,6 +69,47 @@ def test_cutout_zeroes_one_square_per_image():
         assert np.ptp(rows) < 4 and np.ptp(cols) < 4
 
 
+def _replay(seed, *draws):
+    """The draws an augmentation makes from `SeedGenerator(seed)`, made again
+    in the same order: ("u", low, high) uniform (B, 1, 1, 1), ("i", low,
+    high) randint (B,)."""
+    gen = keras.random.SeedGenerator(seed)
+    out = []
+    for kind, low, high in draws:
+        if kind == "u":
+            out.append(np.asarray(keras.random.uniform((8, 1, 1, 1), low, high, seed=gen)))
+        else:
+            out.append(np.asarray(keras.random.randint((8,), low, high, seed=gen)))
+    return out
+
+
+def test_color_is_brightness_then_saturation_then_contrast_by_hand():
+    x = np.random.default_rng(3).uniform(-1, 1, (8, 6, 6, 3)).astype("float32")
+    y = np.asarray(tricks.augment_color(x, keras.random.SeedGenerator(5)))
+    bright, sat, contrast = _replay(5, ("u", -0.5, 0.5), ("u", 0.0, 2.0), ("u", 0.5, 1.5))
+    want = x + bright
+    grey = want.mean(axis=-1, keepdims=True)
+    want = (want - grey) * sat + grey
+    mean = want.mean(axis=(1, 2, 3), keepdims=True)
+    want = (want - mean) * contrast + mean
+    np.testing.assert_allclose(y, want, atol=1e-5)
+    assert np.ptp(bright) > 0.3 and np.ptp(sat) > 0.6  # the draws do vary per image
+
+
+def test_translation_and_cutout_follow_their_draws_by_hand():
+    x = _images(8) + 3.0  # no zeros in the input
+    y = np.asarray(tricks.augment_translation(x, keras.random.SeedGenerator(7)))
+    dy, dx = _replay(7, ("i", -1, 2), ("i", -1, 2))  # ratio 1/8 of 8 px: 1 px
+    for xi, yi, a, b in zip(x, y, dy, dx, strict=True):
+        np.testing.assert_array_equal(yi, _shift(xi, int(a), int(b)))
+    y = np.asarray(tricks.augment_cutout(x, keras.random.SeedGenerator(9)))
+    cy, cx = _replay(9, ("i", 0, 9), ("i", 0, 9))  # side 4 (even): centres 0..8
+    for xi, yi, a, b in zip(x, y, cy, cx, strict=True):
+        want = xi.copy()
+        want[max(a - 2, 0):max(a + 2, 0), max(b - 2, 0):max(b + 2, 0)] = 0
+        np.testing.assert_array_equal(yi, want)
+
+
 def test_diff_augment_is_differentiable_and_checks_its_input():
     x = tf.constant(_images(4))
     with tf.GradientTape() as tape:
