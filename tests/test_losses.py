@@ -1,5 +1,6 @@
 """keras_gan/losses.py against values worked out by hand."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -74,6 +75,9 @@ def test_least_squares_by_hand():
     fake = np.array([[0.0], [2.0]], np.float32)     # x^2 = 0, 4 ; (x - 1)^2 = 1, 1
     assert value(losses.least_squares_d_loss(real, fake)) == pytest.approx(0.5 * 2 + 0.5 * 2)
     assert value(losses.least_squares_g_loss(fake)) == pytest.approx(0.5 * 1)
+    # a mean other than 1: 0.5 * mean((x - 1)^2) of [0, 3] is 0.5 * (1 + 4) / 2
+    uneven = np.array([[0.0], [3.0]], np.float32)
+    assert value(losses.least_squares_g_loss(uneven)) == pytest.approx(1.25)
 
 
 def test_relativistic_pairing_by_hand():
@@ -147,3 +151,6 @@ def test_each_family_says_what_its_outputs_are():
     }
     for name, family in losses.LOSSES.items():
         assert losses.get_loss(name) is family
+    # Shared by every model: frozen, so no model can change another's loss.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        losses.LOSSES["hinge"].probabilistic = True
