@@ -71,7 +71,8 @@ BREAKS = (
 )
 
 
-def _copy(to: Path) -> None:
+def copy_checkout(to: Path) -> None:
+    """The parts of the checkout the tests need, without caches."""
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
@@ -94,7 +95,7 @@ def run(breaks=BREAKS) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
-        _copy(where)
+        copy_checkout(where)
         for b in breaks:
             path = where / b.path
             text = path.read_text()

@@ -37,22 +37,25 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from breaks import copy_checkout  # noqa: E402  (beside this file)
+from mutation_runner import (  # noqa: E402
+    TIMEOUT,
+    ask,
+    client,
+    serve,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
 REPORT = ROOT / "benchmarks" / "results" / "mutation.md"
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.yaml"
 WORK = ROOT / "runs" / "mutation"
-COPY = ("keras_gan", "export", "demo", "tests", "presets", "saved_models", "docs", "examples",
-        "benchmarks", "pyproject.toml", "README.md")
-
 # module -> the tests that cover it (pytest -x stops at the first failure, so
 # a killed mutant costs little; each mutant runs only the tests that called
 # its function, see `plan_tests`).
@@ -80,149 +83,6 @@ SCOPES = {
 }
 EXCLUDED_OPERATORS = ["core/ReplaceBinaryOperator_.*_(RShift|LShift|BitOr|BitAnd|BitXor)$",
                       "core/ReplaceBinaryOperator_(RShift|LShift|BitOr|BitAnd|BitXor)_.*"]
-TIMEOUT = 600  # per mutant, seconds: the slowest module's tests take a few minutes
-
-
-# -- the warm server and its client ----------------------------------------------
-
-
-def serve(sock_path: str, root: str) -> None:
-    """Import the heavy libraries once, then fork one pytest child per request."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.dont_write_bytecode = True  # a mutant may keep a file's size and mtime second
-    sys.path.insert(0, root)
-    import keras  # noqa: F401
-    import numpy  # noqa: F401
-    import pytest
-    import tensorflow  # noqa: F401
-
-    assert "keras_gan" not in sys.modules
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(sock_path)
-    server.listen()
-    print("ready", flush=True)
-    while True:
-        conn, _ = server.accept()
-        with conn:
-            request = json.loads(conn.makefile().readline())
-            conn.sendall((json.dumps(_run_child(pytest, root, request)) + "\n").encode())
-
-
-class CallMap:
-    """A pytest plugin: which functions of one file each test calls (its
-    fixtures' set-up included), by the line where the function starts."""
-
-    def __init__(self, filename: str):
-        self.filename, self.current, self.calls = filename, None, {}
-
-    def _profile(self, frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == self.filename:
-            self.calls.setdefault(self.current, set()).add(frame.f_code.co_firstlineno)
-
-    def pytest_runtest_protocol(self, item, nextitem):
-        import threading
-
-        self.current = item.nodeid
-        sys.setprofile(self._profile)
-        threading.setprofile(self._profile)  # tf.data and Keras may call from threads
-
-    def pytest_runtest_logfinish(self, nodeid, location):
-        import threading
-
-        sys.setprofile(None)
-        threading.setprofile(None)
-
-    def save(self, path: str) -> None:
-        Path(path).write_text(json.dumps({k: sorted(v) for k, v in self.calls.items()}))
-
-
-def _run_child(pytest, root: str, request: dict) -> dict:
-    with tempfile.TemporaryFile() as out:
-        pid = os.fork()
-        if pid == 0:  # the child: fresh imports of the (mutated) copy
-            try:
-                os.setsid()
-                os.dup2(out.fileno(), 1)
-                os.dup2(out.fileno(), 2)
-                os.chdir(root)
-                plugins = []
-                if request.get("callmap"):
-                    plugins = [CallMap(str(Path(root, request["target"]).resolve()))]
-                code = int(pytest.main(request["args"], plugins=plugins))
-                if plugins:
-                    plugins[0].save(request["callmap"])
-            finally:
-                os._exit(locals().get("code", 3))
-        deadline = time.monotonic() + request["timeout"]
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"code": 1, "output": "timeout"}
-        out.seek(0)
-        tail = out.read().decode(errors="replace")[-4000:]
-        return {"code": os.waitstatus_to_exitcode(status), "output": tail}
-
-
-def ask(sock_path: str, request: dict) -> dict:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(sock_path)
-        s.sendall((json.dumps({"timeout": TIMEOUT - 30, **request}) + "\n").encode())
-        return json.loads(s.makefile().readline())
-
-
-def functions_at(source: str, lines) -> set[int] | None:
-    """The start lines (first decorator or `def`) of the innermost functions
-    holding `lines`; None if a line lies outside every function (module or
-    class level: import-time code, which every test runs)."""
-    import ast
-
-    spans = [(min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno)
-             for n in ast.walk(ast.parse(source))
-             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
-    found = set()
-    for line in lines:
-        holding = [s for s in spans if s[0] <= line <= s[1]]
-        if not holding:
-            return None
-        found.add(max(holding)[0])  # the innermost starts last
-    return found
-
-
-def plan_tests(pristine: str, mutated: str, calls: dict, files: list[str]) -> list[str]:
-    """The tests to run on a mutant: those that called a function it changed,
-    in collection order; all of `files` when it changed import-time code."""
-    import difflib
-
-    old = pristine.splitlines()
-    changed = {i + 1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(
-        a=old, b=mutated.splitlines(), autojunk=False).get_opcodes() if tag != "equal"
-        for i in range(i1, max(i2, i1 + 1))}
-    starts = functions_at(pristine, changed)
-    if starts is None or starts & set(calls.get("null", ())):  # import or collection time
-        return list(files)
-    return [test for test, lines in calls.items() if test != "null" and starts & set(lines)]
-
-
-def client(sock_path: str, args: list[str], plan: str | None = None) -> int:
-    """cosmic-ray's test command: exit as the forked pytest did. With a plan
-    (the module, its pristine copy, the call map), run only the tests that
-    call the mutated code; a mutant no test calls survives."""
-    if plan:
-        p = json.loads(Path(plan).read_text())
-        tests = plan_tests(Path(p["pristine"]).read_text(), Path(p["target"]).read_text(),
-                           json.loads(Path(p["callmap"]).read_text()), p["files"])
-        if not tests:
-            print("no test calls the mutated code")
-            return 0
-        args = [a for a in args if a not in p["files"]] + tests
-    answer = ask(sock_path, {"args": args})
-    print(answer["output"])
-    return answer["code"]
 
 
 # -- a run ----------------------------------------------------------------------------
@@ -232,12 +92,7 @@ def _copy(to: Path, tests_at: str | None) -> None:
     if to.exists():
         shutil.rmtree(to)
     to.mkdir(parents=True)
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, to / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, to / name)
+    copy_checkout(to)
     if tests_at:
         shutil.rmtree(to / "tests")
         archive = subprocess.run(["git", "archive", tests_at, "tests"], cwd=ROOT, check=True,
@@ -296,7 +151,8 @@ def _reopen_survivors(session: Path) -> int:
         return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
 
 
-def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool = False) -> dict:
+def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool = False,
+               collect: bool = False) -> dict:
     stem = module.replace("/", ".")
     cfg, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
     copy = work / "checkout"
@@ -306,7 +162,9 @@ def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool 
     plan.write_text(json.dumps(dict(pristine=str(pristine), target=str(target),
                                     callmap=str(callmap), files=TARGETS[module])))
     cfg.write_text(_config(module, sock, plan))
-    if recheck:  # the tests changed: a new call map, then the survivors again
+    if collect:  # an interrupted run's results so far
+        pass
+    elif recheck:  # the tests changed: a new call map, then the survivors again
         _call_map(module, sock, target, callmap)
         print(f"{module}: {_reopen_survivors(session)} survivors to run again", flush=True)
     elif not (resume and session.exists()):
@@ -318,18 +176,22 @@ def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool 
             _skip_out_of_scope(session, target.read_text(), SCOPES[module])
         _call_map(module, sock, target, callmap)
     start = time.perf_counter()
-    _cr("cosmic-ray", "exec", str(cfg), str(session), cwd=copy)
+    if not collect:
+        _cr("cosmic-ray", "exec", str(cfg), str(session), cwd=copy)
     return summarise(module, _cr("cosmic-ray", "dump", str(session), cwd=copy), copy,
                      time.perf_counter() - start)
 
 
 def summarise(module: str, dump: str, copy: Path, seconds: float) -> dict:
     lines = (copy / "keras_gan" / f"{module}.py").read_text().splitlines()
-    counts = {"killed": 0, "survived": 0, "timed out": 0, "incompetent": 0}
+    counts = {"killed": 0, "survived": 0, "timed out": 0, "incompetent": 0, "not run yet": 0}
     survivors = []
     for row in dump.splitlines():
         job, result = json.loads(row)
-        if not result or result["worker_outcome"] == "skipped":
+        if not result:
+            counts["not run yet"] += 1  # an unfinished run (see --resume)
+            continue
+        if result["worker_outcome"] == "skipped":
             continue
         if result["worker_outcome"] != "normal":
             counts["incompetent"] += 1
@@ -393,16 +255,21 @@ def report(results: dict) -> str:
         run = results[label]
         out += [f"## {label}", "", f"{run['note']} ({run['date']}, commit `{run['commit']}`, "
                 f"tests from `{run['tests_at']}`).", "",
-                "| module | mutants | killed | timed out | survived | equivalent | "
-                "killed share | minutes | tests |", "|---|---|---|---|---|---|---|---|---|"]
+                "| module | mutants | killed | timed out | survived | equivalent | not run yet | "
+                "killed share | minutes | tests |", "|---|---|---|---|---|---|---|---|---|---|"]
         for module, r in run["modules"].items():
-            c = r["counts"]
+            c = {"not run yet": 0, **r["counts"]}
             eq = sum(1 for s in r["survivors"] if explanation(module, s, known))
             share = killed_share(c)
             out.append(f"| {module} | {sum(c.values())} | {c['killed']} | {c['timed out']} | "
-                       f"{c['survived']} | {eq} | "
-                       f"{'' if share is None else f'{100 * share:.1f}%'} | {r['minutes']} | "
+                       f"{c['survived']} | {eq} | {c['not run yet']} | "
+                       f"{'' if share is None else f'{100 * share:.1f}%'} | "
+                       f"{'' if r['minutes'] is None else r['minutes']} | "
                        f"{', '.join(t.split('/')[-1] for t in r['tests'])} |")
+        partial = [m for m, r in run["modules"].items() if r["counts"].get("not run yet")]
+        if partial:
+            out += ["", f"Stopped before the end (`--resume` finishes them): {', '.join(partial)}."
+                    " Their shares are of the mutants run so far, in file order."]
         out.append("")
     last = results[labels[-1]] if labels else {"modules": {}}
     out += ["## Survivors of the last run", ""]
@@ -428,6 +295,9 @@ def main(argv=None) -> int:
                         help="after adding tests: take tests/ from the working tree and run "
                              "the last run's survivors again (killed mutants stay killed)")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--collect", action="store_true",
+                        help="store what an interrupted run has so far (its 'not run yet' "
+                             "are counted); --resume finishes it")
     parser.add_argument("--serve", nargs=2, metavar=("SOCKET", "ROOT"), help=argparse.SUPPRESS)
     parser.add_argument("--client", metavar="SOCKET", help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
@@ -451,7 +321,7 @@ def main(argv=None) -> int:
             shutil.rmtree(work / "checkout" / "tests")
             shutil.copytree(ROOT / "tests", work / "checkout" / "tests",
                             ignore=shutil.ignore_patterns("__pycache__"))
-        elif not args.resume:
+        elif not (args.resume or args.collect):
             _copy(work / "checkout", args.tests_at)
         sock = work / "server.sock"
         sock.unlink(missing_ok=True)
@@ -468,11 +338,12 @@ def main(argv=None) -> int:
             run.update(note=args.note, commit=commit, tests_at=args.tests_at or commit,
                        date=time.strftime("%Y-%m-%d", time.gmtime()))
             for module in modules:
-                again = args.resume or args.recheck
+                again = args.resume or args.recheck or args.collect
                 before = run["modules"].get(module, {}).get("minutes", 0) if again else 0
                 run["modules"][module] = r = run_module(module, work, sock, args.resume,
-                                                        args.recheck)
-                r["minutes"] = round(r["minutes"] + before, 1)  # a resumed run's total
+                                                        args.recheck, args.collect)
+                # a resumed run's total; unknown for a collected (interrupted) one
+                r["minutes"] = None if args.collect else round(r["minutes"] + before, 1)
                 print(f"{module}: {r['counts']}", flush=True)
                 # Another run (this label's other modules too) may have written
                 # meanwhile: merge this module in, not the whole label.

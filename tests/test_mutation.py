@@ -1,5 +1,6 @@
-"""benchmarks/mutation.py: how cosmic-ray's outcomes are counted and reported,
-and that every survivor of the committed results is explained or listed."""
+"""benchmarks/mutation.py and mutation_runner.py: how cosmic-ray's outcomes
+are counted, which tests a mutant runs, and that the committed report is
+what the committed results give."""
 
 import json
 import sys
@@ -9,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import mutation  # noqa: E402
+import mutation_runner  # noqa: E402
 
 
 def _job(line, op="core/ReplaceBinaryOperator_Add_Sub", outcome="normal", test="killed",
@@ -24,13 +26,15 @@ def test_outcomes_are_counted_and_survivors_kept(tmp_path):
     (tmp_path / "keras_gan").mkdir()
     (tmp_path / "keras_gan" / "m.py").write_text("def f(a, b):\n    return a + b\n")
     dump = "\n".join([_job(2), _job(2, output="timeout"), _job(2, test="survived"),
-                      _job(2, outcome="skipped", test=None), _job(2, outcome="exception")])
+                      _job(2, outcome="skipped", test=None), _job(2, outcome="exception"),
+                      json.dumps([json.loads(_job(2))[0], None])])  # not run yet
     mutation.TARGETS["m"] = ["tests/test_m.py"]
     try:
         r = mutation.summarise("m", dump, tmp_path, 90.0)
     finally:
         del mutation.TARGETS["m"]
-    assert r["counts"] == {"killed": 1, "survived": 1, "timed out": 1, "incompetent": 1}
+    assert r["counts"] == {"killed": 1, "survived": 1, "timed out": 1, "incompetent": 1,
+                           "not run yet": 1}
     assert r["survivors"] == [dict(line=2, source="return a + b", uncalled=False,
                                    operator="ReplaceBinaryOperator_Add_Sub", occurrence=0,
                                    function="f", diff="return a - b")]
@@ -70,11 +74,11 @@ class C:
 
 
 def test_a_mutant_runs_the_tests_that_called_its_function():
-    assert mutation.functions_at(SOURCE, [10]) == {6}  # f, from its decorator's line
-    assert mutation.functions_at(SOURCE, [9]) == {8}  # inner, the innermost
-    assert mutation.functions_at(SOURCE, [17, 10]) == {16, 6}
-    assert mutation.functions_at(SOURCE, [3]) is None  # import-time code
-    assert mutation.functions_at(SOURCE, [14]) is None  # class body
+    assert mutation_runner.functions_at(SOURCE, [10]) == {6}  # f, from its decorator's line
+    assert mutation_runner.functions_at(SOURCE, [9]) == {8}  # inner, the innermost
+    assert mutation_runner.functions_at(SOURCE, [17, 10]) == {16, 6}
+    assert mutation_runner.functions_at(SOURCE, [3]) is None  # import-time code
+    assert mutation_runner.functions_at(SOURCE, [14]) is None  # class body
     # co_firstlineno, as the call map records it, is that same line.
     namespace = {"decorator": lambda fn: fn, "x": None}
     exec(compile(SOURCE.replace("import x\n", "\n"), "s.py", "exec"), namespace)
@@ -83,7 +87,7 @@ def test_a_mutant_runs_the_tests_that_called_its_function():
     files = ["t.py"]
 
     def plan(old, new):
-        return mutation.plan_tests(SOURCE, SOURCE.replace(old, new), calls, files)
+        return mutation_runner.plan_tests(SOURCE, SOURCE.replace(old, new), calls, files)
 
     assert plan("return inner(a) * 2", "return inner(a) / 2") == ["t.py::a", "t.py::c"]
     assert plan("return b + 1", "return b - 1") == ["t.py::c"]

@@ -97,17 +97,24 @@ def test_color_is_brightness_then_saturation_then_contrast_by_hand():
 
 
 def test_translation_and_cutout_follow_their_draws_by_hand():
-    x = _images(8) + 3.0  # no zeros in the input
+    # 8 x 6 images: the height and width must not be confused, and the cutout
+    # is 4 x 3, an even side and an odd one (whose centres range differently).
+    x = np.random.default_rng(4).uniform(1, 2, (8, 8, 6, 1)).astype("float32")  # no zeros
     y = np.asarray(tricks.augment_translation(x, keras.random.SeedGenerator(7)))
-    dy, dx = _replay(7, ("i", -1, 2), ("i", -1, 2))  # ratio 1/8 of 8 px: 1 px
+    dy, dx = _replay(7, ("i", -1, 2), ("i", -1, 2))  # 1/8 of 8 and of 6, rounded: 1 px
     for xi, yi, a, b in zip(x, y, dy, dx, strict=True):
         np.testing.assert_array_equal(yi, _shift(xi, int(a), int(b)))
-    y = np.asarray(tricks.augment_cutout(x, keras.random.SeedGenerator(9)))
-    cy, cx = _replay(9, ("i", 0, 9), ("i", 0, 9))  # side 4 (even): centres 0..8
-    for xi, yi, a, b in zip(x, y, cy, cx, strict=True):
-        want = xi.copy()
-        want[max(a - 2, 0):max(a + 2, 0), max(b - 2, 0):max(b + 2, 0)] = 0
-        np.testing.assert_array_equal(yi, want)
+    for images in (x, x.transpose(0, 2, 1, 3)):  # 8 x 6, then 6 x 8
+        h, w = images.shape[1:3]
+        ch, cw = h // 2, w // 2  # ratio 1/2: 4 and 3
+        y = np.asarray(tricks.augment_cutout(images, keras.random.SeedGenerator(9)))
+        # centres: 0..side for an even side, 0..side - 1 for an odd one
+        cy, cx = _replay(9, ("i", 0, h + 1 - ch % 2), ("i", 0, w + 1 - cw % 2))
+        for xi, yi, a, b in zip(images, y, cy, cx, strict=True):
+            want = xi.copy()
+            top, left = a - ch // 2, b - cw // 2
+            want[max(top, 0):max(top + ch, 0), max(left, 0):max(left + cw, 0)] = 0
+            np.testing.assert_array_equal(yi, want)
 
 
 def test_diff_augment_is_differentiable_and_checks_its_input():
@@ -254,6 +261,8 @@ def test_every_variant_trains_with_the_tricks_on(name):
 
 @pytest.mark.parametrize("p, r_t, images, kimg, expected", [
     (0.5, 0.9, 256, 0.512, 1.0),    # step +0.5, clipped at 1
+    (0.9, 0.9, 256, 0.512, 1.0),    # 0.9 + 0.5, clipped at 1
+    (0.1, 0.3, 256, 0.512, 0.0),    # 0.1 - 0.5, clipped at 0
     (0.5, 0.3, 256, 0.512, 0.0),    # step -0.5, clipped at 0
     (0.5, 0.6, 256, 0.512, 0.5),    # r_t at the target: p stays
     (0.2, 0.7, 64, 1.0, 0.264),     # +64 / 1000

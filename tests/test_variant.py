@@ -180,3 +180,62 @@ def test_gan_variants_are_the_registry_less_the_vae():
     assert set(list_gans()) | {"vae"} == set(list_variants())
     for name in list_variants():
         assert get_gan(name).description.strip(), name
+
+
+def test_plan_without_data_needs_classes_only_for_conditional_variants():
+    from keras_gan.variant import DataPlan
+
+    assert get_gan("gan").plan_without_data(None, clusters=4) == DataPlan()
+    assert get_gan("cgan").plan_without_data(3, clusters=4) == DataPlan(with_labels=True,
+                                                                        num_classes=3)
+    with pytest.raises(ConfigError) as e:
+        get_gan("cgan").plan_without_data(None, clusters=4)
+    assert str(e.value) == "--gan cgan is conditional: it needs labelled data (num_classes)"
+
+
+def _built(name, **options):
+    from keras_gan.variant import DataPlan
+
+    keras.utils.set_random_seed(0)
+    return get_gan(name).build(arch="mlp", sample_shape=(2,), plan=DataPlan(), latent_dim=3,
+                               width=8, depth=1, spectral_norm=False,
+                               options=get_gan(name).resolve_options(options), seed=0)
+
+
+def test_build_makes_the_networks_once_unless_d_sees_other_samples():
+    """A variant whose D takes the samples keeps the first pair build_networks
+    makes (the same weights under the same seed); PacGAN's D, which takes packs,
+    is built again for them."""
+    from keras_gan.networks import build_networks
+
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("mlp", 3, (2,), 8, 1)
+    model = _built("gan")
+    for a, b in ((g, model.generator), (d, model.discriminator)):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            assert (wa == wb).all()
+    assert tuple(_built("pacgan", pack=3).discriminator.inputs[0].shape[1:]) == (6,)
+    from keras_gan.variant import DataPlan
+
+    with pytest.raises(TypeError, match="positional"):  # keyword-only: no swapped argument
+        get_gan("gan").build("mlp", (2,), DataPlan(), 3, 8, 1, False, {})
+
+
+def test_sampler_is_the_ema_generator_unless_asked_for_the_raw_one():
+    from keras_gan.variant import DataPlan
+
+    variant = get_gan("gan")
+    model = variant.build(arch="mlp", sample_shape=(2,), plan=DataPlan(), latent_dim=3, width=8,
+                          depth=1, spectral_norm=False, options={}, seed=0, ema_decay=0.9)
+    assert variant.sampler(model) is model.ema_generator
+    assert variant.sampler(model, ema=False) is model.generator
+
+
+def test_an_option_without_a_rule_takes_any_value_of_its_type():
+    from keras_gan.variant import Option
+
+    assert Option(default=1, help="h").validate("v", "n", 7) == 7
+    assert Option(default=None, help="h", type=float).validate("v", "n", 2) == 2.0
+    with pytest.raises(ConfigError) as e:
+        Option(default=1, help="h").validate("v", "n", "7")
+    assert str(e.value) == "--gan v: option n must be an integer, got '7'"
