@@ -162,6 +162,9 @@ def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool 
     plan.write_text(json.dumps(dict(pristine=str(pristine), target=str(target),
                                     callmap=str(callmap), files=TARGETS[module])))
     cfg.write_text(_config(module, sock, plan))
+    if (resume or recheck or collect) and not session.exists():
+        raise SystemExit(f"{module}: no cosmic-ray session in {work}; run it without "
+                         "--resume / --recheck / --collect first")
     if collect:  # an interrupted run's results so far
         pass
     elif recheck:  # the tests changed: a new call map, then the survivors again
@@ -316,6 +319,14 @@ def main(argv=None) -> int:
         # One folder per label and module list: runs of other modules under
         # the same label may go on beside this one (each on its own copy).
         work = WORK / args.label / "+".join(m.replace("/", ".") for m in modules)
+        again = [f for f in ("resume", "recheck", "collect") if getattr(args, f)]
+        if again and not (work / "checkout").is_dir():
+            parser.error(f"--{again[0]}: no run of {args.modules} under label {args.label!r} "
+                         f"in {work}; start one without --{again[0]}")
+        if args.tests_at and subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", f"{args.tests_at}^{{commit}}"],
+                cwd=ROOT, capture_output=True).returncode:
+            parser.error(f"--tests-at: {args.tests_at!r} is not a commit of this repository")
         work.mkdir(parents=True, exist_ok=True)
         if args.recheck:
             shutil.rmtree(work / "checkout" / "tests")
