@@ -81,6 +81,7 @@ SCOPES = {
                   "read_checkpoint_step", "list_checkpoints", "_first_line", "_load", "_warn",
                   "restore_checkpoint"),
 }
+NOT_SAMPLED = "not sampled"  # the output of a mutant left out by --sample
 EXCLUDED_OPERATORS = ["core/ReplaceBinaryOperator_.*_(RShift|LShift|BitOr|BitAnd|BitXor)$",
                       "core/ReplaceBinaryOperator_(RShift|LShift|BitOr|BitAnd|BitXor)_.*"]
 
@@ -133,6 +134,32 @@ def _skip_out_of_scope(session: Path, source: str, names) -> None:
                                                       worker_outcome=WorkerOutcome.SKIPPED))
 
 
+def _sample(session: Path, size: int, seed: int = 0) -> int:
+    """Keeps a uniform random sample of `size` of the module's in-scope
+    mutants (seeded, so a resumed or rechecked run keeps the same sample) and
+    marks the others "not sampled": skipped, and dropped from the counts,
+    even those an earlier full run had already run, so that the sample stays
+    uniform. Returns the sample's size."""
+    import random
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        done = {job: r for job, r in db.results}
+        # the mutants in play: not filtered out or out of scope (skipped), but
+        # those an earlier --sample left out are, so a re-sample is the same
+        ids = sorted(item.job_id for item in db.work_items
+                     if (r := done.get(item.job_id)) is None
+                     or r.worker_outcome != WorkerOutcome.SKIPPED or r.output == NOT_SAMPLED)
+        keep = set(random.Random(seed).sample(ids, min(size, len(ids))))
+        for job in ids:
+            if job not in keep:
+                db.set_result(job, WorkResult(output=NOT_SAMPLED,
+                                              worker_outcome=WorkerOutcome.SKIPPED))
+    return len(keep)
+
+
 def _call_map(module: str, sock: Path, target: Path, callmap: Path) -> None:
     """The unmutated tests, once, recording which test calls which function:
     they must pass."""
@@ -152,7 +179,7 @@ def _reopen_survivors(session: Path) -> int:
 
 
 def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool = False,
-               collect: bool = False) -> dict:
+               collect: bool = False, sample: int | None = None) -> dict:
     stem = module.replace("/", ".")
     cfg, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
     copy = work / "checkout"
@@ -178,6 +205,8 @@ def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool 
         if module in SCOPES:
             _skip_out_of_scope(session, target.read_text(), SCOPES[module])
         _call_map(module, sock, target, callmap)
+    if sample:
+        print(f"{module}: a sample of {_sample(session, sample)} mutants", flush=True)
     start = time.perf_counter()
     if not collect:
         _cr("cosmic-ray", "exec", str(cfg), str(session), cwd=copy)
@@ -188,6 +217,7 @@ def run_module(module: str, work: Path, sock: Path, resume: bool, recheck: bool 
 def summarise(module: str, dump: str, copy: Path, seconds: float) -> dict:
     lines = (copy / "keras_gan" / f"{module}.py").read_text().splitlines()
     counts = {"killed": 0, "survived": 0, "timed out": 0, "incompetent": 0, "not run yet": 0}
+    sampled_out = 0
     survivors = []
     for row in dump.splitlines():
         job, result = json.loads(row)
@@ -195,6 +225,7 @@ def summarise(module: str, dump: str, copy: Path, seconds: float) -> dict:
             counts["not run yet"] += 1  # an unfinished run (see --resume)
             continue
         if result["worker_outcome"] == "skipped":
+            sampled_out += result["output"] == NOT_SAMPLED
             continue
         if result["worker_outcome"] != "normal":
             counts["incompetent"] += 1
@@ -212,8 +243,11 @@ def summarise(module: str, dump: str, copy: Path, seconds: float) -> dict:
                                   diff=_changed(result["diff"])))
         else:
             counts["incompetent"] += 1
+    # sampled: how many of the module's mutants the counts stand for
+    total = sum(counts.values())
     return dict(counts=counts, survivors=survivors, tests=TARGETS[module],
-                minutes=round(seconds / 60, 1))
+                minutes=round(seconds / 60, 1),
+                sampled=dict(of=total + sampled_out) if sampled_out else None)
 
 
 def _changed(diff: str | None) -> str:
@@ -231,6 +265,15 @@ def killed_share(counts: dict) -> float | None:
     noticed (it no longer finishes)."""
     run = counts["killed"] + counts["timed out"] + counts["survived"]
     return (counts["killed"] + counts["timed out"]) / run if run else None
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share k / n (a sample's)."""
+    if not n:
+        return 0.0, 1.0
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * ((p * (1 - p) + z * z / (4 * n)) / n) ** 0.5
+    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
 
 
 def equivalents() -> list[dict]:
@@ -260,19 +303,36 @@ def report(results: dict) -> str:
                 f"tests from `{run['tests_at']}`).", "",
                 "| module | mutants | killed | timed out | survived | equivalent | not run yet | "
                 "killed share | minutes | tests |", "|---|---|---|---|---|---|---|---|---|---|"]
+        weighed = []  # (share, the mutants it stands for) per module
         for module, r in run["modules"].items():
             c = {"not run yet": 0, **r["counts"]}
             eq = sum(1 for s in r["survivors"] if explanation(module, s, known))
             share = killed_share(c)
-            out.append(f"| {module} | {sum(c.values())} | {c['killed']} | {c['timed out']} | "
+            of = (r.get("sampled") or {}).get("of")
+            mutants = f"{sum(c.values())} of {of}" if of else f"{sum(c.values())}"
+            if share is not None:
+                weighed.append((share, of or sum(c.values())))
+                low, high = wilson(c["killed"] + c["timed out"],
+                                   c["killed"] + c["timed out"] + c["survived"])
+                share_text = f"{100 * share:.1f}%" + (
+                    f" ({100 * low:.0f}-{100 * high:.0f}%)" if of else "")
+            out.append(f"| {module} | {mutants} | {c['killed']} | {c['timed out']} | "
                        f"{c['survived']} | {eq} | {c['not run yet']} | "
-                       f"{'' if share is None else f'{100 * share:.1f}%'} | "
+                       f"{'' if share is None else share_text} | "
                        f"{'' if r['minutes'] is None else r['minutes']} | "
                        f"{', '.join(t.split('/')[-1] for t in r['tests'])} |")
+        if len(weighed) > 1:
+            total = sum(n for _, n in weighed)
+            out.append(f"| all of the above | {total} |  |  |  |  |  | "
+                       f"{100 * sum(sh * n for sh, n in weighed) / total:.1f}% |  |  |")
         partial = [m for m, r in run["modules"].items() if r["counts"].get("not run yet")]
         if partial:
             out += ["", f"Stopped before the end (`--resume` finishes them): {', '.join(partial)}."
                     " Their shares are of the mutants run so far, in file order."]
+        if any(r.get("sampled") for r in run["modules"].values()):
+            out += ["", "\"N of M\": a seeded uniform random sample of N of the module's M "
+                    "mutants (`--sample N`); its killed share has a 95% Wilson interval. \"All of "
+                    "the above\" weighs each module's share by its mutants."]
         out.append("")
     last = results[labels[-1]] if labels else {"modules": {}}
     out += ["## Survivors of the last run", ""]
@@ -297,6 +357,10 @@ def main(argv=None) -> int:
     parser.add_argument("--recheck", action="store_true",
                         help="after adding tests: take tests/ from the working tree and run "
                              "the last run's survivors again (killed mutants stay killed)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="run a seeded uniform random sample of N of each module's "
+                             "mutants (the rest: 'not sampled'); with --resume, samples the "
+                             "run so far (its results inside the sample are kept)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--collect", action="store_true",
                         help="store what an interrupted run has so far (its 'not run yet' "
@@ -352,7 +416,8 @@ def main(argv=None) -> int:
                 again = args.resume or args.recheck or args.collect
                 before = run["modules"].get(module, {}).get("minutes", 0) if again else 0
                 run["modules"][module] = r = run_module(module, work, sock, args.resume,
-                                                        args.recheck, args.collect)
+                                                        args.recheck, args.collect,
+                                                        args.sample)
                 # a resumed run's total; unknown for a collected (interrupted) one
                 r["minutes"] = None if args.collect else round(r["minutes"] + before, 1)
                 print(f"{module}: {r['counts']}", flush=True)

@@ -1,6 +1,8 @@
 """keras_gan/tricks.py and the GAN options that use it: instance noise, label
 smoothing / noise, annealing, DiffAugment, spectral normalization."""
 
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pytest
@@ -318,16 +320,23 @@ def test_d_sees_ada_augmented_images_with_probability_p(augment, monkeypatch):
     assert (seen[1] != x).reshape(len(x), -1).any(axis=1).all()
 
 
-def test_ada_moves_p_by_the_real_images_seen_over_its_interval():
-    """Every `ada_interval` D updates p moves by interval * batch / (kimg * 1000)
-    toward the target, and not in between."""
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_ada_moves_p_by_the_real_images_seen_over_its_interval(monkeypatch, replicas):
+    """Every `ada_interval` D updates p moves by interval * replicas * batch /
+    (kimg * 1000) toward the target, and not in between: each replica's D saw
+    its own `batch` reals. (The strategy's replica count is faked here: a real
+    two-replica run is tests/test_distribute.py's, in a process of its own.)"""
+    import keras_gan.gan as gan_module
+
     gan = _ada_gan(interval=3, kimg=1.0)
+    monkeypatch.setattr(gan_module.tf.distribute, "get_strategy",
+                        lambda: SimpleNamespace(num_replicas_in_sync=replicas))
     high, low = tf.constant(np.ones((8, 1), "float32")), tf.constant(-np.ones((8, 1), "float32"))
     ps = []
     for logits in (high, high, high, high, high, high, low, low, low):
         gan.ada_observe(logits)
         ps.append(float(gan.ada_p.numpy()))
-    step = 3 * 8 / 1000
+    step = 3 * replicas * 8 / 1000
     np.testing.assert_allclose(ps, [0, 0, step, step, step, 2 * step, 2 * step, 2 * step, step],
                                atol=1e-7)
 
