@@ -1,15 +1,16 @@
-"""The README's figures, generated from the committed results files.
+"""The documents' figures, generated from the committed results files.
 
-    python benchmarks/readme_figures.py           # rewrite the README's blocks
+    python benchmarks/readme_figures.py           # rewrite the documents' blocks
     python benchmarks/readme_figures.py --check   # exit 1 if any block is stale
 
-Every table and measured number of README.md and saved_models/README.md
-lives between `<!-- figures:NAME -->` and `<!-- /figures:NAME -->`, and
-`BLOCKS[NAME]` makes it from the results files that a committed command
-wrote (benchmarks/results/*.json, the eval reports' eval.json, the shipped
-models' cards). tests/test_readme.py runs `--check`'s comparison, so CI
-fails when the README and the results disagree: re-run the benchmark, then
-this script.
+Every table and measured number of the `DOCUMENTS` (README.md, the
+documentation site's benchmarks page docs/benchmarks.md, and
+saved_models/README.md) lives between `<!-- figures:NAME -->` and
+`<!-- /figures:NAME -->`, and `BLOCKS[NAME]` makes it from the results files
+that a committed command wrote (benchmarks/results/*.json, the eval reports'
+eval.json, the shipped models' cards). Each block stands in one document.
+tests/test_readme.py runs `--check`'s comparison, so CI fails when a
+document and the results disagree: re-run the benchmark, then this script.
 
 Numbers are read, never typed here: this file holds only formats and the
 published reference figures (`toy_modes.PUBLISHED`, from protocols.md).
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAVED = ROOT / "saved_models"
-DOCUMENTS = (ROOT / "README.md", SAVED / "README.md")
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", SAVED / "README.md")
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                    r"(<!-- /figures:(?P=name) -->)", re.DOTALL)
 
@@ -84,7 +85,7 @@ def toy() -> str:
                          f"{'-' if ring[2] is None else f'{ring[2]:g}'} | | {grid[0]:g} | "
                          f"{grid[1]:g} | {'-' if grid[2] is None else f'{grid[2]:g}'} | |")
     (rk, rh, rkl), (gk, gh, gkl) = TARGETS["ring"], TARGETS["grid"]
-    lines.append(f"| target (issue 5) | {rk} | >= {rh:g} | <= {rkl:g} | | {gk} | >= {gh:g} | "
+    lines.append(f"| target | {rk} | >= {rh:g} | <= {rkl:g} | | {gk} | >= {gh:g} | "
                  f"<= {gkl:g} | |")
     walls = {ds: [r["train_seconds"] for r in held["runs"]["preset"][ds]]
              for ds in ("ring", "grid")}
@@ -207,15 +208,16 @@ def _emoji_ttq(size: int, grids: tuple[str, str], grid_minutes: int = 30) -> str
     lines += ["", f"Real halves: emoji FD {ref['fd']:.2f}, precision {ref['precision']:.2f}, "
               f"recall {ref['recall']:.2f}"
               + (f", class TV {ref['class_tv']:.2f}" if tv else "")
-              + ". Goal (issue 16): at 30 minutes the preset's FD at "
+              + ". Goal: at 30 minutes the preset's FD at "
               f"most a third of the plain DCGAN's: {last:.2f}, "
               f"{'met' if last <= 1 / 3 else 'not met'}{_first_third(res, preset, base)}. "
               "Recall at 30 minutes: "
               f"{p30['recall']:.2f} (preset) against {b30['recall']:.2f}.", "",
-              f"| `presets/emoji-32.yaml`, {grid_minutes} CPU minutes, {size} px | plain DCGAN, "
-              f"{grid_minutes} CPU minutes, {size} px |", "|---|---|",
-              f"| ![preset](benchmarks/results/{grids[0]}) | "
-              f"![dcgan](benchmarks/results/{grids[1]}) |"]
+              # Paths, not pictures: the page is part of the documentation site,
+              # which holds only what is under docs/.
+              f"Sample grids at {grid_minutes} CPU minutes, {size} px: "
+              f"`benchmarks/results/{grids[0]}` (the preset) and "
+              f"`benchmarks/results/{grids[1]}` (plain DCGAN)."]
     return "\n".join(lines)
 
 
@@ -315,7 +317,7 @@ def shipped() -> str:
     asked = c["metrics"].get("conditional_accuracy")
     lines = [
         "| | `saved_models/mnist-dcgan` (unconditional, default preset) | "
-        "`saved_models/mnist-cgan` (conditional) | goal (issue 6) | real halves |",
+        "`saved_models/mnist-cgan` (conditional) | goal | real halves |",
         "|---|---|---|---|---|",
         f"| digit FD | {d['metrics']['fd']:.2f} | {c['metrics']['fd']:.2f} | <= "
         f"{4 * ref['fd']:.2f} (4x real) | {ref['fd']:.2f} |",
