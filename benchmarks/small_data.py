@@ -47,7 +47,6 @@ from keras_gan.evaluator import EmojiEvaluator  # noqa: E402
 from keras_gan.metrics import frechet_distance_from_features  # noqa: E402
 from keras_gan.train import train  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
 ROWS = {
     "none": {},
     "diffaugment": {"augment": "color,translation,cutout"},
@@ -92,7 +91,8 @@ def sign_mean(discriminator, x) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="emoji64.npz")
+    p.add_argument("--data", default=None,
+                   help="an emoji64.npz (default: the emoji64 data set, `keras-gan data emoji64`)")
     p.add_argument("--preset", default="presets/emoji-32.yaml",
                    help="settings to train with (run keys ignored; gan set to nsgan)")
     p.add_argument("--subset", type=int, default=1000, help="training images (1000)")
@@ -114,6 +114,10 @@ def main(argv=None) -> int:
     if not 0.0 < args.ada_target < 1.0:
         p.error(f"--ada-target must be in (0, 1) (the ada row runs ADA), got {args.ada_target}")
     row_settings = {**ROWS, "ada": {"ada_target": args.ada_target}}
+    if args.data is None:
+        from keras_gan.named_data import find
+
+        args.data = str(find("emoji64"))  # a one-line DataError naming the command when absent
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 

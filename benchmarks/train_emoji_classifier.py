@@ -32,12 +32,12 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # keras_gan from a checkout
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="emoji64.npz")
+    p.add_argument("--data", default=None,
+                   help="an emoji64.npz (default: the emoji64 data set, `keras-gan data emoji64`)")
     p.add_argument("--epochs", type=int, default=12, help="training epochs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate")
@@ -46,8 +46,12 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if min(args.epochs, args.batch_size) < 1 or args.lr <= 0:
         p.error("--epochs, --batch-size and --lr must be positive")
+    if args.data is None:
+        from keras_gan.named_data import find
+
+        args.data = str(find("emoji64"))  # a one-line DataError naming the command when absent
     if not Path(args.data).is_file():
-        p.error(f"no emoji data at {args.data} (build it with benchmarks/build_emoji64.py)")
+        p.error(f"no emoji data at {args.data} (see `keras-gan data emoji64 --help`)")
     return args
 
 

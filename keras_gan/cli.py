@@ -338,6 +338,25 @@ def _figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    from keras_gan.named_data import DATA_ENV, NAMED
+
+    parser.add_argument("name", choices=list(NAMED), help="the data set")
+    parser.add_argument("--from", dest="source", metavar="PATH",
+                        help="copy this file (checked first) instead of building the data "
+                             "set from its npm packages with the npm client")
+    parser.epilog = (f"The data folder is ${DATA_ENV} when set, else datasets/ in Keras's "
+                     "cache folder ($KERAS_HOME, default ~/.keras).")
+
+
+def _data(args: argparse.Namespace) -> int:
+    from keras_gan.named_data import obtain
+
+    path = obtain(args.name, args.source)
+    print(f"{args.name}: {path} (`--dataset {args.name}` reads it)")
+    return 0
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
@@ -351,6 +370,8 @@ COMMANDS = {
                 "encoder.onnx and projector.onnx beside it"),
     "figures": (_figures_arguments, _figures,
                 "make the theory figures (docs/theory.md) from real runs of the library"),
+    "data": (_data_arguments, _data,
+             "obtain a named data set that is not shipped (emoji64) into the data folder"),
     "demo": (_demo_arguments, _demo,
              "serve the exported generators in a web page (Gradio, ONNX Runtime): "
              "sampling and interpolation"),
@@ -408,8 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command != "demo" and os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1"):
-        _start_tensorflow_quietly()  # the demo never imports TensorFlow
+    quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1")
+    if args.command not in ("demo", "data") and quiet:
+        _start_tensorflow_quietly()  # the demo and `data` never import TensorFlow
     # The export layer's errors are user errors too (ValueErrors: export/ does
     # not import keras_gan). Both modules are light: numpy, no TensorFlow.
     from export.runtime import GeneratorError

@@ -34,6 +34,8 @@ STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute (keras_gan/
 SOURCES_HELP = """\
 Data sources:
   mnist-sample       the embedded 10,000 real MNIST digits (28x28 grey, labelled)
+  emoji64            7,572 real colour emoji (64x64 RGBA, 10 categories), read from
+                     the data folder; `keras-gan data emoji64` obtains it
   tfds:NAME[:SPLIT]  a TensorFlow Datasets image data set, e.g. tfds:mnist,
                      tfds:cifar10:test (SPLIT defaults to train)
   folder:PATH        a folder, searched recursively, of .png/.jpg/.jpeg/.bmp/.gif/.webp
@@ -75,7 +77,7 @@ def _opt(default: Any, help: str, **kw: Any) -> Any:
 @dataclass(frozen=True)
 class TrainConfig:
     # -- data --
-    dataset: str = _opt("mnist-sample", "data source: mnist-sample, tfds:NAME[:SPLIT], "
+    dataset: str = _opt("mnist-sample", "data source: mnist-sample, emoji64, tfds:NAME[:SPLIT], "
                         "folder:PATH, npz:PATH, ring, grid or gauss1d[:MEAN,STD]")
     image_size: int | None = _opt(None, "resize images to SIZE x SIZE (default: as stored)")
     background: str = _opt("white", "colour transparent images (RGBA npz, PNGs with alpha) "

@@ -15,7 +15,9 @@ import tensorflow as tf
 
 from keras_gan.colors import parse_background
 from keras_gan.config import SOURCES_HELP  # noqa: F401  (re-exported)
-from keras_gan.errors import UserError
+from keras_gan.errors import DataError
+from keras_gan.named_data import NAMED
+from keras_gan.named_data import find as find_named
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SHUFFLE_BUFFER = 10_000
@@ -25,10 +27,6 @@ _MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
 # the epilog of `keras-gan train --help`; it lives in keras_gan/config.py,
 # which imports nothing heavy, so that --help does not load TensorFlow.
 SOURCES_POINTER = "see `keras-gan train --help` for the sources"
-
-
-class DataError(UserError, ValueError):
-    """Bad data source or contents; the message names the problem and how to fix it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +156,9 @@ def load_dataset(
         x, y, _ = _read_npz(_MNIST_SAMPLE)
         names = tuple(str(i) for i in range(10))
         return _from_arrays(source, x, y, image_size, class_names=names)
+    if source in NAMED:  # a file in the data folder (keras_gan.named_data)
+        x, y, names = _read_npz(find_named(source))
+        return _from_arrays(source, x, y, image_size, names, background)
     if source in ("ring", "grid"):
         if num_points < 1:
             raise DataError(f"num_points must be >= 1, got {num_points}.")

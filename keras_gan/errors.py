@@ -2,10 +2,17 @@
 
 The CLI prints these as one line without a traceback; every other exception
 is a bug and keeps its traceback. Each module defines its own subclass
-(`ConfigError`, `DataError`, `TrainError`, `CheckpointError`) next to the
-code that raises it. No imports here: the CLI loads this before TensorFlow.
+(`ConfigError`, `TrainError`, `CheckpointError`) next to the code that
+raises it; `DataError` lives here because the data code is split between a
+TensorFlow module (`keras_gan.data`, which re-exports it) and modules the
+CLI loads without TensorFlow (`keras_gan.named_data`, `keras_gan.emoji64`).
+No imports here: the CLI loads this before TensorFlow.
 """
 
 
 class UserError(Exception):
     """Bad input or state the user can fix; the message says what and how."""
+
+
+class DataError(UserError, ValueError):
+    """Bad data source or contents; the message names the problem and how to fix it."""

@@ -119,11 +119,14 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
             "auto" picks the one trained on the model's data, if any.
     """
     from keras_gan.data import load_dataset, toy_mixture
+    from keras_gan.named_data import renamed
     from keras_gan.run_folder import load_generator
 
     generator, info = load_generator(source)
     config = info.get("config") or {}
-    real = real or config.get("dataset") or "mnist-sample"
+    # A model trained before its data had a name (emoji64 as a path beside
+    # the checkout) is scored against the named data set.
+    real = real or renamed(config.get("dataset")) or "mnist-sample"
     conditional = len(generator.inputs) == 2
     num_classes = (info.get("data") or {}).get("num_classes") if conditional else None
     if conditional and not num_classes:

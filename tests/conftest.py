@@ -1,12 +1,39 @@
 """Shared fixtures: tiny networks and a quiet, deterministic TensorFlow."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The named data sets (keras_gan.named_data: emoji64) are not in the checkout.
+# The project's CI keeps them in shared/data beside it: when KERAS_GAN_DATA is
+# not set, that folder is used, so they run there. Elsewhere, without the
+# data in Keras's cache, the tests that need it skip, naming the command
+# that obtains it (`needs_data`).
+_SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("KERAS_GAN_DATA") and (_SHARED_DATA / "emoji64.npz").is_file():
+    os.environ["KERAS_GAN_DATA"] = str(_SHARED_DATA)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def named_data(name):
+    """The file of named data set `name`, or None when it is not here."""
+    from keras_gan.named_data import NAMED, data_dir
+
+    path = data_dir() / NAMED[name]["file"]
+    return path if path.is_file() else None
+
+
+def needs_data(name):
+    """Skips a test (or a parameter: `pytest.param(..., marks=needs_data(...))`)
+    when named data set `name` is not here, saying how to get it."""
+    from keras_gan.named_data import how_to_get
+
+    return pytest.mark.skipif(named_data(name) is None,
+                              reason=f"needs the {name} data set: {how_to_get(name)}")
 
 
 @pytest.fixture(autouse=True)

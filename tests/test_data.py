@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_data
 from PIL import Image
 
 from keras_gan.data import (
@@ -293,7 +294,6 @@ def test_npz_errors(tmp_path):
 
 # Transparency: RGBA composited onto the background.
 
-EMOJI_FILE = ROOT.parent / "shared" / "data" / "emoji64.npz"
 COLOUR = (40, 200, 90)  # the known colour of the transparent test images
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "#ff0000": (255, 0, 0)}
 
@@ -394,11 +394,9 @@ def test_npz_class_names_are_read(tmp_path):
     assert (info.num_classes, info.class_names) == (None, None)
 
 
-@pytest.mark.skipif(not EMOJI_FILE.exists(),
-                    reason=f"the shared emoji data set {EMOJI_FILE} is not on this machine")
-def test_emoji64_loads_as_rgb_on_white(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    ds, info = load_dataset("npz:../shared/data/emoji64.npz")
+@needs_data("emoji64")
+def test_emoji64_loads_as_rgb_on_white():
+    ds, info = load_dataset("emoji64")
     assert info.shape == (64, 64, 3) and info.num_examples == 7572
     assert info.num_classes == 10 and len(info.class_names) == 10
     assert info.class_names[0] == "Activities" and info.class_names[6] == "People & Body"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_generator
+from conftest import needs_data, tiny_generator
 
 from keras_gan.cli import main
 from keras_gan.config import TrainConfig
@@ -99,10 +99,7 @@ def test_eval_after_a_resume_that_adds_the_fd_column(tmp_path, capsys):
     assert (run / "eval" / "losses.png").exists()
 
 
-EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
-
-
-@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+@needs_data("emoji64")
 def test_eval_of_the_shipped_emoji_model_picks_the_emoji_features(tmp_path, monkeypatch,
                                                                   capsys):
     """An exported unconditional colour model's card names no classes; `auto`

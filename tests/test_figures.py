@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_data
 
 from keras_gan.figures import FIGURES, RESULTS_FILE, get_figure, list_figures
 
@@ -239,10 +240,7 @@ def test_committed_page_is_rendered_from_committed_results():
     assert np.isfinite([e["seconds"] for e in results["figures"].values()]).all()
 
 
-EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
-
-
-@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+@needs_data("emoji64")
 def test_progression_on_emoji_runs_the_colour_preset_and_scores_in_emoji_features(
         tmp_path, monkeypatch):
     from keras_gan.figures import progression
