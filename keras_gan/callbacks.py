@@ -16,6 +16,7 @@ import numpy as np
 from keras_gan import run_folder
 from keras_gan.errors import UserError
 from keras_gan.images import save_grid, save_scatter
+from keras_gan.summaries import PngSummaries
 
 STATE_FILE = "state.json"
 CHECKPOINT_FILE = "ckpt.weights.h5"  # the weights of state files that name none (older runs)
@@ -69,16 +70,20 @@ class SampleGrid(keras.callbacks.Callback):
     """Saves what the generator makes from fixed latents at each epoch's end.
 
     Images go to `samples/epoch_NNN.png`; 2D points to a scatter plot over the
-    mixture's mode centres. Fixed latents make epochs comparable.
+    mixture's mode centres. Fixed latents make epochs comparable. With
+    `logdir`, each file is also a TensorBoard image summary there, at step
+    `epoch` (0-based): the step Keras's TensorBoard logs the epoch's losses
+    and FD at, so the Images tab lines up with the scalars.
     """
 
-    def __init__(self, directory, latents, centres=None, every: int = 1):
+    def __init__(self, directory, latents, centres=None, every: int = 1, logdir=None):
         """`latents`: z (N, latent_dim), or [z, labels] for conditional models."""
         super().__init__()
         self.directory = Path(directory)
         self.latents = latents
         self.centres = centres
         self.every = every
+        self.summaries = PngSummaries(logdir) if logdir is not None else None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
@@ -90,6 +95,12 @@ class SampleGrid(keras.callbacks.Callback):
             save_scatter(path, samples, self.centres, title=f"epoch {epoch + 1}")
         else:
             save_grid(path, samples, scale=2)
+        if self.summaries is not None:
+            self.summaries.write(path, step=epoch)
+
+    def on_train_end(self, logs=None):
+        if self.summaries is not None:
+            self.summaries.close()
 
 
 class Checkpoint(keras.callbacks.Callback):

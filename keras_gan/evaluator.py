@@ -7,8 +7,8 @@ Three feature extractors, each named by what it measures (`digit_fd`,
   `mnist_frechet_distance`;
 - `EmojiEvaluator`: the project's colour emoji classifier (64x64x3, category x
   art style; 32 px images are resized to it);
-- `InceptionEvaluator`: InceptionV3 pool_3 (2048-d) for users who have the
-  ImageNet weights (never downloaded here).
+- `InceptionEvaluator`: InceptionV3 pool_3 (2048-d) on ImageNet weights,
+  which Keras downloads once into its cache (hash-checked) when first asked for.
 
 Every evaluator follows clean-fid's conventions (Parmar et al. 2022), so the
 same images give the same numbers whether they come from a folder of PNGs, an
@@ -43,7 +43,15 @@ DEFAULT_EMOJI_CLASSIFIER = _SAVED / "emoji-classifier" / "classifier.keras"
 TRAIN_COMMAND = "python benchmarks/train_digit_classifier.py"
 EMOJI_TRAIN_COMMAND = "python benchmarks/train_emoji_classifier.py"
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+# Where keras.applications.InceptionV3(weights="imagenet") fetches that file
+# from, and its md5 (keras/src/applications/inception_v3.py: WEIGHTS_PATH, the
+# model with its top, whose class softmax the Inception Score needs).
+INCEPTION_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                 + INCEPTION_WEIGHTS)
+INCEPTION_HASH = "9a0d58056eeedaa3f26cb7ebd46da564"
 INCEPTION_SIZE = 299
+
+
 def _tfds_name(source: str) -> str | None:
     """"tfds:fashion_mnist:train" -> "fashion_mnist"; None for other sources."""
     prefix, _, rest = source.partition(":")
@@ -253,21 +261,49 @@ def inception_weights_path() -> Path:
     return Path(home).expanduser() / "models" / INCEPTION_WEIGHTS
 
 
+def fetch_inception_weights() -> Path:
+    """The ImageNet weights file, downloaded first if it is not in Keras's cache.
+
+    Through `keras.utils.get_file`, as `keras.applications.InceptionV3` does
+    (same file, URL and hash, checked after the download), into the folder
+    `inception_weights_path()` names, so either finds what the other fetched.
+
+    Raises:
+        EvaluatorError: If the file is missing and cannot be downloaded (offline).
+    """
+    path = inception_weights_path()
+    if path.is_file():
+        return path
+    try:
+        return Path(keras.utils.get_file(INCEPTION_WEIGHTS, INCEPTION_URL,
+                                         file_hash=INCEPTION_HASH, cache_subdir="models",
+                                         cache_dir=str(path.parents[1])))
+    except Exception as e:  # urllib's errors, wrapped by Keras in a bare Exception
+        # Keras's text repeats the URL, which the message names once.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        reason = reason.replace(f" on {INCEPTION_URL}", "")[:200]
+        raise EvaluatorError(
+            f"cannot download the InceptionV3 ImageNet weights ({reason}); on a machine "
+            f"without network, place {INCEPTION_WEIGHTS} (from {INCEPTION_URL}) in "
+            f"{path.parent}, or pass --evaluator none") from None
+
+
 class InceptionEvaluator(Evaluator):
     """Standard FID / IS features: InceptionV3 pool_3 (2048-d) and its class softmax.
 
     Uses `keras.applications.InceptionV3` with its 1000 ImageNet classes (TF-GAN's
     original graph has 1008 outputs, so Inception Scores differ slightly from
     papers that used it). Images go through `clean_images` to 299x299 (grey
-    repeated to 3 channels). Never downloads anything.
+    repeated to 3 channels).
 
     Args:
-        weights: "imagenet" (the file Keras caches in `inception_weights_path()`),
-            a path to a `.h5` / `.weights.h5` file of the full (with top) model,
-            or None for random weights (tests only).
+        weights: "imagenet" (the file Keras caches in `inception_weights_path()`,
+            downloaded there once if missing: `fetch_inception_weights`), a path
+            to a `.h5` / `.weights.h5` file of the full (with top) model, or
+            None for random weights (tests only).
 
     Raises:
-        EvaluatorError: If the weights file is not on this machine.
+        EvaluatorError: If the weights file is not there and cannot be downloaded.
     """
 
     name = "inception"
@@ -275,20 +311,12 @@ class InceptionEvaluator(Evaluator):
 
     def __init__(self, weights="imagenet"):
         if weights == "imagenet":
-            path = inception_weights_path()
-            if not path.is_file():
-                raise EvaluatorError(
-                    f"InceptionV3 ImageNet weights not found at {path} (Keras's cache: "
-                    "$KERAS_HOME/models, default ~/.keras/models). This evaluator does not "
-                    "download them; copy the file there from a machine with network access "
-                    "(keras.applications.InceptionV3(weights='imagenet') fetches it), or pass "
-                    "weights=PATH. Digit data can use DigitEvaluator instead."
-                )
-            weights = path
+            weights = fetch_inception_weights()
         elif weights is not None and not Path(weights).is_file():
             raise EvaluatorError(f"No InceptionV3 weights file at {weights}.")
-        # weights=None here, then load_weights: keras.applications would try to
-        # download "imagenet" weights itself.
+        # weights=None here, then load_weights: keras.applications would fetch
+        # "imagenet" weights itself, into the cache Keras chose at import, and
+        # offline fail with a traceback instead of `fetch_inception_weights`'s line.
         base = keras.applications.InceptionV3(include_top=True, weights=None)
         if weights is not None:
             base.load_weights(str(weights))

@@ -391,18 +391,26 @@ def _fd_callback(cfg: TrainConfig, evaluator, sampler, examples) -> list:
 
 def _evaluator(cfg: TrainConfig, info):
     """The FD's extractor, chosen (and a named one checked) before anything is
-    written. auto without a shipped classifier logs no FD, and says so."""
+    written. auto without a shipped classifier, or on data none was trained
+    on (the user's own), logs no FD, and says so once, here at the start:
+    else the missing column looks like a bug, and the way to get one is hidden."""
     if not cfg.fd_every or info.kind != "image":
         return None
     from keras_gan.evaluator import MissingClassifierError, choose_evaluator
 
     try:
-        return choose_evaluator(cfg.evaluator, info.source, info.shape, info.class_names)
+        evaluator = choose_evaluator(cfg.evaluator, info.source, info.shape, info.class_names)
     except MissingClassifierError as e:
         if cfg.evaluator != "auto":
             raise
         print(f"note: FD not logged: {e}", file=sys.stderr)
         return None
+    if evaluator is None and cfg.evaluator == "auto":
+        print(f"note: FD not logged: no evaluator knows {info.source} "
+              f"({'x'.join(map(str, info.shape))} images); pass --evaluator inception to log "
+              "inception_fd (ImageNet InceptionV3 features; Keras downloads the weights once), "
+              "or --evaluator none to silence this", file=sys.stderr)
+    return evaluator
 
 
 def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
@@ -436,7 +444,9 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
         *([SkippedUpdates()] if cfg.precision == "mixed_float16" else []),
         *([
             Checkpoint(checkpoints, cfg.checkpoint_every, keep=cfg.keep_checkpoints),
-            SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres),
+            # each grid also to TensorBoard's Images tab, beside the losses and FD
+            SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres,
+                       logdir=run_dir / rf.LOGS_DIR / "samples" if cfg.tensorboard else None),
             # before the loggers: it adds to their logs
             *_fd_callback(cfg, evaluator, sampler, examples),
             MetricsCSV(run_dir / rf.METRICS_FILE),

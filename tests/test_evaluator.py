@@ -1,10 +1,10 @@
 """The shipped digit and emoji classifiers and the evaluators built on them."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import named_data, needs_data
 
 from keras_gan.classifiers import emoji_class_names, emoji_splits
 from keras_gan.evaluator import (
@@ -12,6 +12,9 @@ from keras_gan.evaluator import (
     DEFAULT_EMOJI_CLASSIFIER,
     EMOJI_CATEGORIES,
     HELD_OUT,
+    INCEPTION_HASH,
+    INCEPTION_URL,
+    INCEPTION_WEIGHTS,
     MNIST_SAMPLE,
     DigitEvaluator,
     EmojiEvaluator,
@@ -20,6 +23,8 @@ from keras_gan.evaluator import (
     auto_evaluator,
     choose_evaluator,
     clean_images,
+    fetch_inception_weights,
+    inception_weights_path,
     mnist_splits,
 )
 from keras_gan.metrics import inception_score
@@ -127,18 +132,72 @@ def test_inception_random_weights():
         np.testing.assert_allclose(probs.sum(1), 1, atol=1e-4)
 
 
-def test_inception_imagenet_weights_missing(tmp_path, monkeypatch):
+@pytest.fixture
+def fake_get_file(tmp_path, monkeypatch):
+    """Keras's download, faked (never the network): records each call and
+    writes a stand-in file where Keras would, or raises `fake_get_file.error`."""
+    from pathlib import Path
+
+    import keras
+
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(ValueError, match="not found") as info:
-        InceptionEvaluator()  # raises before building the network, so never downloads
-    assert str(tmp_path / "models") in str(info.value)
+    calls = []
+
+    def get_file(fname, origin, file_hash=None, cache_subdir="datasets", cache_dir=None):
+        calls.append(dict(fname=fname, origin=origin, file_hash=file_hash,
+                          cache_subdir=cache_subdir, cache_dir=cache_dir))
+        if get_file.error:
+            raise get_file.error
+        path = Path(cache_dir) / cache_subdir / fname
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"weights")
+        return str(path)
+
+    get_file.calls, get_file.error = calls, None
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    return get_file
+
+
+def test_inception_weights_are_fetched_once_through_keras(tmp_path, fake_get_file):
+    """Missing ImageNet weights are fetched as keras.applications.InceptionV3
+    fetches them (its URL and md5, the "models" cache) into the file
+    `inception_weights_path()` names; once there, nothing is fetched."""
+    import inspect
+
+    from keras.src.applications import inception_v3
+
+    assert INCEPTION_URL == inception_v3.WEIGHTS_PATH
+    assert f'file_hash="{INCEPTION_HASH}"' in inspect.getsource(inception_v3)
+    path = fetch_inception_weights()
+    assert path == inception_weights_path() == tmp_path / "models" / INCEPTION_WEIGHTS
+    assert path.read_bytes() == b"weights"
+    assert fake_get_file.calls == [dict(
+        fname=INCEPTION_WEIGHTS, origin=INCEPTION_URL, file_hash=INCEPTION_HASH,
+        cache_subdir="models", cache_dir=str(tmp_path))]
+    assert fetch_inception_weights() == path
+    assert len(fake_get_file.calls) == 1  # already there: not fetched again
+
+
+def test_inception_weights_offline_is_one_line(tmp_path, fake_get_file):
+    fake_get_file.error = Exception(f"URL fetch failure on {INCEPTION_URL}: None -- "
+                                    "[Errno -3] Temporary failure in name resolution")
+    with pytest.raises(EvaluatorError) as info:
+        InceptionEvaluator()  # fails before the network is built
+    assert str(info.value) == (
+        "cannot download the InceptionV3 ImageNet weights (URL fetch failure: None -- "
+        "[Errno -3] Temporary failure in name resolution); on a "
+        f"machine without network, place inception_v3_weights_tf_dim_ordering_tf_kernels.h5 "
+        f"(from {INCEPTION_URL}) in {tmp_path}/models, or pass --evaluator none")
+    assert len(fake_get_file.calls) == 1
+    assert not (tmp_path / "models" / INCEPTION_WEIGHTS).exists()
     with pytest.raises(ValueError, match="No InceptionV3 weights file"):
         InceptionEvaluator(weights=tmp_path / "missing.h5")
+    assert len(fake_get_file.calls) == 1  # a file named by the user is never fetched
 
 
 # --- choosing an extractor, clean-fid conventions, the emoji classifier ---
 
-EMOJI_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "emoji64.npz"
+EMOJI_DATA = named_data("emoji64")
 EMOJI_CARD = json.loads((DEFAULT_EMOJI_CLASSIFIER.parent / "model.json").read_text())
 
 
@@ -221,14 +280,14 @@ def test_same_numbers_from_a_generator_a_folder_and_an_npz(tmp_path, emoji_evalu
         np.testing.assert_allclose(emoji_evaluator.features(images), want, atol=1e-4)
 
 
-@pytest.mark.skipif(not EMOJI_DATA.is_file(), reason="needs ../shared/data/emoji64.npz")
+@needs_data("emoji64")
 def test_emoji_classifier_held_out_accuracy(emoji_evaluator):
     """The card's accuracy on the held-out emoji, reproduced from the data as
     `keras-gan train` loads it (on white)."""
     from keras_gan.data import load_dataset
 
     split = emoji_splits(EMOJI_DATA)
-    ds, _ = load_dataset(f"npz:{EMOJI_DATA}")
+    ds, _ = load_dataset("emoji64")
     x = np.stack([x for x, _ in ds.as_numpy_iterator()])[split["test"]]
     accuracy = np.mean(emoji_evaluator.probs(x).argmax(1) == split["y"][split["test"]])
     assert len(split["test"]) == EMOJI_CARD["held_out_rows"]

@@ -43,6 +43,9 @@ def test_a_run_leaves_its_folder_behind(tmp_path):
     assert (run / "samples" / "epoch_002.png").exists()
     assert read_checkpoint_step(run / "checkpoints") == 20
     assert list((run / "logs").rglob("events.out.tfevents*"))
+    # A 2D run's TensorBoard images are its scatter plots (RGBA), at the epochs' steps.
+    assert sorted(image_summaries(run)) == [0, 1]
+    assert image_summaries(run)[1].shape[-1] == 4
     generator = keras.saving.load_model(run / "generator.keras")
     z = np.ones((2, 4), "float32")
     # generator.keras is what users sample from (the default, clustered, GAN's
@@ -60,6 +63,50 @@ def test_image_run_writes_a_sample_grid(tmp_path):
     grid = Image.open(tmp_path / "img" / "samples" / "epoch_001.png")
     assert grid.size == (2 * (4 * 30 + 2),) * 2  # 4x4 digits of 28 px, 2 px pads, x2
     assert grid.mode == "L"
+    assert not (tmp_path / "img" / "logs").exists()  # --no-tensorboard: no summaries
+
+
+def image_summaries(run, tag="samples") -> dict:
+    """The TensorBoard image summaries under RUN/logs/samples: step -> the
+    decoded image (H, W, C) uint8, read back from the event files."""
+    import io
+
+    import tensorflow as tf
+
+    found = {}
+    for path in sorted((run / "logs" / "samples").glob("events.out.tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "images" and value.tag == tag:
+                    width, height, png = tf.make_ndarray(value.tensor)  # one image each
+                    image = np.asarray(Image.open(io.BytesIO(png)))
+                    image = image[..., None] if image.ndim == 2 else image
+                    assert image.shape[:2] == (int(height), int(width))
+                    found[event.step] = image
+    return found
+
+
+def test_tensorboard_shows_each_epochs_sample_grid(tmp_path):
+    """Each epoch's grid reaches TensorBoard's Images tab as the very pixels of
+    samples/epoch_NNN.png, at the step Keras logs that epoch's losses at."""
+    import tensorflow as tf
+
+    cfg = TrainConfig(out=str(tmp_path / "img"), width=4, latent_dim=8, batch_size=8,
+                      steps_per_epoch=2, epochs=2, num_samples=16, verbose=0,
+                      tensorboard=True, fd_every=0)
+    run = train(cfg).run_dir
+    images = image_summaries(run)
+    assert sorted(images) == [0, 1]
+    for step, image in images.items():
+        png = np.asarray(Image.open(run / "samples" / f"epoch_{step + 1:03d}.png"))
+        assert image.shape == (244, 244, 1)  # 4x4 digits of 28 px, 2 px pads, x2
+        np.testing.assert_array_equal(image[..., 0], png)
+        assert image.std() > 0
+    assert not np.array_equal(images[0], images[1])  # training moved the generator
+    losses = [event.step for path in (run / "logs" / "train").glob("events.out.tfevents*")
+              for event in tf.compat.v1.train.summary_iterator(str(path))
+              for value in event.summary.value if value.tag == "epoch_d_loss"]
+    assert sorted(losses) == [0, 1]  # the same steps as the images
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):
@@ -301,3 +348,24 @@ def test_no_digit_fd_on_images_that_are_not_digits(tmp_path, mock_fashion, capsy
                                          "tfds:fashion_mnist is not digits"):
         train(cfg.replace(evaluator="digit", out=str(tmp_path / "named")))
     assert not (tmp_path / "named").exists()
+
+
+def test_a_run_no_evaluator_knows_says_so_once(tmp_path, capsys):
+    """The user's own images (neither digits nor emoji) get no FD under auto:
+    the run says so once, at its start, naming how to get one."""
+    data = tmp_path / "clothes.npz"
+    np.savez(data, x=np.random.default_rng(0).integers(0, 256, (32, 28, 28), np.uint8))
+    cfg = TrainConfig(dataset=f"npz:{data}", gan="dcgan", width=4, latent_dim=8, batch_size=8,
+                      steps_per_epoch=1, epochs=2, num_samples=4, verbose=0,
+                      tensorboard=False, fd_samples=8, out=str(tmp_path / "run"))
+    train(cfg)
+    err = capsys.readouterr().err
+    note = (f"note: FD not logged: no evaluator knows npz:{tmp_path}/clothes.npz (28x28x1 "
+            "images); pass --evaluator inception to log inception_fd (ImageNet InceptionV3 "
+            "features; Keras downloads the weights once), or --evaluator none to silence this")
+    assert note in err.splitlines()
+    assert err.count("FD not logged") == 1  # once, not per epoch
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert not [k for k in header if k.endswith("_fd")]
+    train(cfg.replace(evaluator="none", out=str(tmp_path / "quiet")))
+    assert "FD not logged" not in capsys.readouterr().err  # asked for none: nothing to say
