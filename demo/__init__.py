@@ -5,12 +5,17 @@ Start it with `python -m demo` or `keras-gan demo` (flags: `--help`). It
 serves every folder of `saved_models/` (or `--models DIR`) that holds a
 `generator.onnx`, run by ONNX Runtime through `export/runtime.py`.
 
-- `demo.models`: finding and loading the models, their cards as Markdown;
+- `demo.models`: finding and loading the models and their cards;
+- `demo.card`: the model panel: the card's scores beside real data's, with
+  what each means;
 - `demo.render`: image grids, 2D scatter plots, GIFs (numpy and PIL);
-- `demo.service`: the requests: caps, validation, sampling, interpolation,
-  and the `Service` that writes the files;
-- `demo.projecting`: the user's pictures -> the generator's input -> their
-  latents (needs `keras-gan encoder`'s encoder.onnx and projector.onnx);
+- `demo.checks`: the caps on a request and the generic checks;
+- `demo.service`: the requests: validation, sampling, interpolation, and
+  the `Service` that writes the files;
+- `demo.pictures`: the user's picture (an array or an upload, its size read
+  from the header before decoding) -> a checked, shrunk array;
+- `demo.projecting`: that picture -> the generator's input -> its latent
+  (needs `keras-gan encoder`'s encoder.onnx and projector.onnx);
 - `demo.app`: the Gradio page (the only module that imports gradio) and the
   command line.
 

@@ -27,8 +27,10 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
-from demo.models import DEFAULT_MODELS, DemoError, Model, card_markdown, one_line
+from demo.card import card_markdown
+from demo.models import DEFAULT_MODELS, DemoError, Model, one_line
 from demo.projecting import (
     DEFAULT_FRAMES,
     DEFAULT_PROJECTION_STEPS,
@@ -84,6 +86,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: 2)")
 
 
+def undecoded(file, flatten_on_white: bool = False):
+    """The image editor's pictures as they came, for `demo.pictures` to read:
+    an upload's path (in gradio's upload folder: it refuses others) as a
+    Path, or the PNG bytes the page's canvas sent. gradio's own conversion
+    decodes them first, so a 30,000 px upload, a decompression bomb to PIL,
+    would fail there, before the service could say what is wrong."""
+    if file is None or isinstance(file, (bytes, bytearray, memoryview)):
+        return file if file is None else bytes(file)
+    return Path(file.path)
+
+
 def build_app(service: Service, concurrency: int = 2):
     """The gradio Blocks of the page, its queue set up; not launched."""
     # A local demo has no business phoning home (and CI has no network).
@@ -128,7 +141,7 @@ def build_app(service: Service, concurrency: int = 2):
 
     def on_model(name):
         model = service.model(name)
-        return (card_markdown(model), gr.update(**count_widget(model)),
+        return (card_markdown(model), model.card, gr.update(**count_widget(model)),
                 gr.update(choices=classes(model, True), value=ALL_CLASSES,
                           visible=model.conditional),
                 *[gr.update(choices=classes(model, False), value="0",
@@ -154,12 +167,15 @@ def build_app(service: Service, concurrency: int = 2):
     def editor(label: str, elem_id: str):
         # RGBA: transparent stays transparent, and the service composites it onto
         # white (what the pad shows); layers and transforms only get in the way.
-        return gr.ImageEditor(
-            label=label, type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
+        pad = gr.ImageEditor(
+            label=label, type="filepath", image_mode="RGBA", sources=["upload", "clipboard"],
             brush=gr.Brush(default_size=BRUSH, colors=["#000000"], default_color="#000000",
                            color_mode="fixed"),
             eraser=gr.Eraser(default_size=BRUSH), layers=False, transforms=(),
             canvas_size=(CANVAS, CANVAS), format="png", elem_id=elem_id)
+        # On the instance: gradio writes a .pyi file beside any subclass of its components.
+        pad.convert_and_format_image = undecoded
+        return pad
 
     def shown(label: str, elem_id: str, gif: bool = False):
         """An output picture: a PNG with download and full-screen buttons, or
@@ -260,8 +276,10 @@ def build_app(service: Service, concurrency: int = 2):
                         image_gif = shown("A → B (GIF)", "image-gif", gif=True)
             with gr.Column(scale=2):
                 card = gr.Markdown(card_markdown(first), elem_id="card")
+                with gr.Accordion("Full card (model.json)", open=False, elem_id="full-card"):
+                    full_card = gr.JSON(first.card, show_label=False, elem_id="card-json")
 
-        model.change(on_model, model, [card, count, label, class_a, class_b, note],
+        model.change(on_model, model, [card, full_card, count, label, class_a, class_b, note],
                      queue=False, api_visibility="private")
         for button, target in ((dice, seed), (dice_a, seed_a), (dice_b, seed_b)):
             button.click(None, None, target, js=random_seed, api_visibility="private")

@@ -2,14 +2,13 @@
 
 `load_models(folder)` loads every sub-folder of `folder` that holds a
 `generator.onnx` (others, like `digit-classifier/`, are not generators and
-are passed over) with `export.runtime.OnnxGenerator`; `card_markdown(model)`
-renders the card (`model.json`) for the model panel.
+are passed over) with `export.runtime.OnnxGenerator`; `demo.card` renders
+a model's card (`model.json`) for the model panel.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,76 +107,3 @@ def _read_card(folder: Path) -> dict:
     if not isinstance(card, dict):
         raise DemoError(f"{path} is not a JSON object")
     return card
-
-
-# -- the model panel -------------------------------------------------------------
-
-
-def card_markdown(model: Model) -> str:
-    """The card as Markdown: what the model is, what it was trained on and for
-    how long, and what it scores."""
-    card, g = model.card, model.generator
-    lines = [f"### {model.name}"]
-    what = f"**{card['gan']}**" if card.get("gan") else "A generator"
-    if card.get("dataset"):
-        what += f" trained on **{card['dataset']}**"
-    if card.get("steps"):
-        what += f" for **{card['steps']:,} steps**"
-    if card.get("train_seconds"):
-        what += f" ({_duration(card['train_seconds'])})"
-    lines.append(what + ".")
-    shape = "×".join(str(s) for s in g.output_shape)
-    output = "2D points" if model.points else f"{shape} images"
-    classes = (f"conditional on {g.num_classes} classes ({', '.join(model.class_names)})"
-               if model.conditional else "unconditional")
-    lines.append(f"\n- output: {output}, {classes}\n- latent: {g.latent_dim} dims, "
-                 f"z ~ N(0, I)\n- runs on: ONNX Runtime, {g.provider}")
-    if card.get("fp16_max_abs_error") is not None:
-        lines.append(f"- fp16 copy: max abs error {card['fp16_max_abs_error']:.2g} vs fp32")
-    if card.get("attribution"):  # the training images' credit: CC-BY asks for it
-        lines.append(f"- data: {card['attribution']}")
-    scores = _flatten(card.get("metrics") or {})
-    if scores:
-        lines.append("\n**Scores** (from the card)\n\n| metric | value |\n|---|---|")
-        lines += [f"| {k} | {v} |" for k, v in scores]
-    else:
-        lines.append("\nNo scores on the card yet: `keras-gan eval` measures them.")
-    config = _flatten(card.get("training_config") or {})
-    if config:
-        lines.append("\n<details><summary>Training config</summary>\n\n"
-                     "| option | value |\n|---|---|")
-        lines += [f"| {k} | {v} |" for k, v in config]
-        lines.append("\n</details>")
-    return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _flatten(values: dict, prefix: str = "") -> list[tuple[str, str]]:
-    """(key, shown value) rows; nested dicts become dotted keys, long lists
-    (per-class fractions) are left out of the table."""
-    rows = []
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows += _flatten(value, name + ".")
-        elif isinstance(value, list):
-            if len(value) <= 4:
-                rows.append((name, ", ".join(_show(v) for v in value)))
-        else:
-            rows.append((name, _show(value)))
-    return rows
-
-
-def _show(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")  # one table cell

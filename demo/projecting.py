@@ -4,22 +4,22 @@ are) -> its latent z, found by the encoder and refined by the projector.
 
 It needs the encoder.onnx and projector.onnx that `keras-gan encoder`
 writes beside a generator; models without them are still served for
-sampling (`demo.service`). Split out of `demo.service`, which holds the
-caps (`Limits`), the generic validators and the `Service` whose `project`
-and `interpolate_images` call `projection` and `image_interpolation`. Like
-the rest of the demo, it never imports TensorFlow: the models run in ONNX
-Runtime.
+sampling (`demo.service`, whose `Service.project` and
+`Service.interpolate_images` call `projection` and `image_interpolation`).
+The picture itself is checked, read and shrunk by `demo.pictures`; the caps
+and generic checks are `demo.checks`'. Like the rest of the demo, it never
+imports TensorFlow: the models run in ONNX Runtime.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from demo import render
+from demo.checks import Limits, blank, show, whole_number
 from demo.models import DemoError, Model
-from demo.service import Limits, _blank, _show, image_path, whole_number
+from demo.pictures import check_image
+from demo.render import image_path
 from export.projection import (
     ENCODER_ONNX,
     PROJECTOR_FEATURES_ONNX,
@@ -30,12 +30,6 @@ from export.projection import (
 from export.runtime import GeneratorError, to_uint8
 
 DEFAULT_PROJECTION_STEPS = 50
-MAX_IMAGE_SIDE = 4096  # pictures beyond 4096x4096 are refused, not decoded further
-# Larger pictures are box-averaged down to this side first: to_model_input's
-# resize costs (side x side) per output pixel, seconds at 800 px, and a 28 or
-# 32 px model needs no more (a drawing a tenth of the side still keeps 50 px).
-WORKING_SIDE = 512
-FLAT = 4 / 255  # a picture whose every channel spans no more is blank
 # Grey models are MNIST-like digits: a drawing is cropped to its bounding box
 # and centred, 20 of 28 pixels, as MNIST's are (a sketch is big and off-centre);
 # a picture already at the model's size (a real digit) is left as it is framed.
@@ -64,85 +58,19 @@ def check_projectable(model: Model) -> None:
 
 def check_radius(value) -> float:
     """The nearby samples' distance from the projection: a number in [0, 2]."""
-    if _blank(value):
+    if blank(value):
         return DEFAULT_RADIUS
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DemoError(f"radius must be a number, got {_show(value)}")
+        raise DemoError(f"radius must be a number, got {show(value)}")
     if not 0 <= value <= MAX_RADIUS:  # also refuses NaN
-        raise DemoError(f"radius must be between 0 and {MAX_RADIUS:g}, got {_show(value)}")
+        raise DemoError(f"radius must be between 0 and {MAX_RADIUS:g}, got {show(value)}")
     return float(value)
-
-
-def check_image(value, what: str = "image A") -> np.ndarray:
-    """The picture in `value` (an array, or the image editor's dict, whose
-    "composite" is what the user sees), at most WORKING_SIDE on a side;
-    DemoError when there is none, it is blank, or it is no picture."""
-    value = _picture(value)
-    if _blank(value):
-        raise DemoError(f"{what} is empty: draw on it or upload a picture")
-    if not isinstance(value, np.ndarray):
-        raise DemoError(f"{what} must be a picture, got {_show(value)}")
-    if value.dtype.kind not in "fiu":
-        raise DemoError(f"{what} must hold pixel values, got dtype {value.dtype}")
-    if value.ndim not in (2, 3) or (value.ndim == 3 and value.shape[-1] not in (1, 2, 3, 4)):
-        raise DemoError(f"{what} must be a picture (height, width) or (height, width, 1 to 4 "
-                        f"channels), got shape {value.shape}")
-    if min(value.shape[:2]) < 1:
-        raise DemoError(f"{what} is empty: draw on it or upload a picture")
-    if max(value.shape[:2]) > MAX_IMAGE_SIDE:
-        raise DemoError(f"{what} is {value.shape[0]} pixels high and {value.shape[1]} wide: "
-                        f"at most {MAX_IMAGE_SIDE} on a side, shrink it first")
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
-        raise DemoError(f"{what} must hold finite pixel values")
-    x = shrink(value if value.ndim == 3 else value[..., None], WORKING_SIDE)
-    with np.errstate(over="ignore"):  # float64 beyond float32: inf, refused by the range
-        channels = x.astype(np.float32)
-    scale = 255.0 if value.dtype == np.uint8 or channels.max() > 1 else 1.0
-    if x.shape[-1] in (2, 4) and channels[..., -1].max() == 0:  # all transparent
-        raise DemoError(f"{what} is blank: draw on it or upload a picture")
-    if np.ptp(channels.reshape(-1, x.shape[-1]), axis=0).max() <= FLAT * scale:
-        raise DemoError(f"{what} is blank (one flat colour): draw on it or upload a picture")
-    return x
-
-
-def _picture(value):
-    """The picture in the image editor's dict (background, layers, composite):
-    the composite, what the user sees; anything else as it is."""
-    if isinstance(value, dict):
-        return value.get("composite") if value.get("composite") is not None else (
-            value.get("background"))
-    return value
-
-
-def shrink(x: np.ndarray, most: int) -> np.ndarray:
-    """(H, W, C) box-averaged by the integer factor that brings its longer side
-    to at most `most` (colour weighted by alpha when there is one: transparent
-    pixels' colour is arbitrary); uint8 stays uint8. The last rows and columns
-    that do not fill a box are dropped; a side shorter than the factor
-    becomes one pixel."""
-    h, w, c = x.shape
-    k = math.ceil(max(h, w) / most)
-    if k <= 1:
-        return x
-    ky, kx = min(k, h), min(k, w)
-    out = np.empty((h // ky, w // kx, c), np.float64)
-    for i in range(h // ky):  # a band of ky rows at a time: no float copy of it all
-        band = x[i * ky:(i + 1) * ky, :w - w % kx].astype(np.float64).reshape(
-            ky, w // kx, kx, c)
-        if c in (2, 4):
-            alpha = band[..., -1:]
-            weight = np.maximum(alpha.sum(axis=(0, 2)), 1e-12)
-            out[i, :, :-1] = (band[..., :-1] * alpha).sum(axis=(0, 2)) / weight
-            out[i, :, -1] = alpha.mean(axis=(0, 2))[:, 0]
-        else:
-            out[i] = band.mean(axis=(0, 2))
-    return np.rint(out).astype(np.uint8) if x.dtype == np.uint8 else out.astype(np.float32)
 
 
 def model_input(model: Model, value, what: str = "image A") -> tuple[np.ndarray, list[str]]:
     """A user's picture as the generator's images are: float32 (H, W, C) in
     [-1, 1], and the conversions made (`export.projection.to_model_input`)."""
-    x = check_image(value, what)
+    x, shrunk = check_image(value, what)
     shape = model.generator.output_shape
     frame = GREY_FRAME if shape[-1] == 1 and x.shape[:2] != shape[:2] else None
     try:
@@ -150,10 +78,7 @@ def model_input(model: Model, value, what: str = "image A") -> tuple[np.ndarray,
             converted, notes = to_model_input(x, shape, background=BACKGROUND, frame=frame)
     except GeneratorError as e:  # ProjectionError: the picture, not the model
         raise DemoError(f"{what}: {e}") from None
-    h, w = _picture(value).shape[:2]
-    if x.shape[:2] != (h, w):
-        notes.insert(0, f"shrunk {h}x{w} -> {x.shape[0]}x{x.shape[1]} (box average)")
-    return converted, notes
+    return converted, shrunk + notes
 
 
 def check_projection_steps(value, limits: Limits) -> int:

@@ -5,6 +5,7 @@
 - `with_progress(frame, t)`: a bar under a GIF frame showing where on the
   path it is (it also keeps consecutive frames distinct: PIL merges equal
   ones, and a GIF of `steps` frames should have `steps` frames);
+- `image_path(path)`: images along a latent path -> the strip and GIF frames;
 - `save_png` / `save_gif`: files for the page's downloads.
 
 Every picture is uint8 RGB (H, W, 3), what a browser shows as it is.
@@ -123,6 +124,15 @@ def with_progress(frame: np.ndarray, t: float) -> np.ndarray:
     bar = np.full((BAR, w, 3), 230, np.uint8)
     bar[:, :max(1, round(t * w))] = ORANGE
     return np.concatenate([frame, bar], axis=0)
+
+
+def image_path(path: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """uint8 (S, H, W, C) images along a path -> (the strip: one row of them,
+    one GIF frame per image with a progress bar under it)."""
+    ts = np.linspace(0.0, 1.0, len(path))
+    frames = to_rgb(upscale(path, GIF_TILE))
+    return (grid(path, cols=len(path)),
+            [with_progress(f, t) for f, t in zip(frames, ts, strict=True)])
 
 
 def save_png(picture: np.ndarray, path) -> Path:

@@ -1,20 +1,19 @@
-"""The demo's requests, without gradio: the caps, validation, sampling,
-interpolation, and the `Service` the page calls.
+"""The demo's requests, without gradio: validation, sampling, interpolation,
+and the `Service` the page calls.
 
 The functions take plain values (what the page's widgets send: numbers may
-come as floats, classes as strings, pictures as uint8 arrays or the image
-editor's dict) and either return pictures or raise `DemoError` with a
-message for the page. Projection of the user's own pictures is in
-`demo.projecting` (it imports this module's validators; `Service.project`
-and `Service.interpolate_images` import it when called). `Service` holds
-the loaded models, the caps and an outputs folder, and writes the files the
-page offers for download. `demo.app` only wires these to widgets.
+come as floats, classes as strings, pictures as uint8 arrays, uploaded
+files or the image editor's dict) and either return pictures or raise
+`DemoError` with a message for the page. The caps (`Limits`) and the
+generic checks are in `demo.checks`; projection of the user's own pictures
+is in `demo.projecting`. `Service` holds the loaded models, the caps and an
+outputs folder, and writes the files the page offers for download.
+`demo.app` only wires these to widgets.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import shutil
@@ -22,82 +21,32 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from demo import render
+from demo.checks import CLOUD, Limits, blank, show, whole_number
 from demo.models import DemoError, Model, load_models
-from export.projection import MAX_STEPS as MOST_PROJECTION_STEPS
+from demo.projecting import (
+    DEFAULT_FRAMES,
+    DEFAULT_PROJECTION_STEPS,
+    DEFAULT_RADIUS,
+    check_radius,
+    image_interpolation,
+    projection,
+)
+from demo.render import image_path
 from export.runtime import MIN_TRUNCATION, GeneratorError
 
 MAX_SEED = 2**32 - 1  # what the random-seed button draws from; any seed in it is valid
 MAX_TRUNCATION = 4.0  # beyond ~4 almost no N(0, 1) draw is redrawn: no truncation
 METHODS = ("slerp", "lerp")
 ALL_CLASSES = "all"  # sample one image of each class in turn (conditional models)
-CLOUD = 512  # samples drawn behind a 2D interpolation path, to show the distribution
 OUTPUT_TTL_S = 3600  # gradio copies outputs to its own cache; ours go after an hour
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Caps on one request: they bound its time and memory."""
-
-    max_images: int = 64
-    max_points: int = 1024  # 2D models: a sample is a point, cheap, and few show nothing
-    max_steps: int = 32
-    max_projection_steps: int = 200  # refinement steps on the latent of a user's picture
-
-    def __post_init__(self):
-        for name in ("max_images", "max_points", "max_steps"):
-            if not getattr(self, name) >= 1:
-                raise DemoError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_steps < 2:
-            raise DemoError(f"max_steps must be at least 2, got {self.max_steps}")
-        if not 0 <= self.max_projection_steps <= MOST_PROJECTION_STEPS:
-            raise DemoError(f"max_projection_steps must be between 0 and "
-                            f"{MOST_PROJECTION_STEPS}, got {self.max_projection_steps}")
-
-    @property
-    def max_batch(self) -> int:
-        """The largest batch a request runs (the runtime's own cap)."""
-        return max(self.max_images, self.max_points, self.max_steps, CLOUD)
-
-    def max_samples(self, model: Model) -> int:
-        return self.max_points if model.points else self.max_images
-
-
 # -- validation --------------------------------------------------------------------
-
-
-def _show(value, limit: int = 60) -> str:
-    """What was sent, for a message: 3.0 as 3, anything long cut short."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _blank(value) -> bool:
-    """None or "": what an untouched or cleared widget sends."""
-    return value is None or (isinstance(value, str) and value == "")
-
-
-def whole_number(value, what: str, lo: int, hi: int) -> int:
-    """`value` as an int in [lo, hi]; floats are fine if whole (a Number widget
-    sends 3.0), anything else is refused rather than rounded."""
-    if _blank(value):
-        raise DemoError(f"{what} is empty: enter a whole number from {lo} to {hi}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DemoError(f"{what} must be a whole number, got {_show(value)}")
-    # Ints need no check (and 10**400 would overflow math.isfinite).
-    if not isinstance(value, (int, np.integer)) and (
-            not math.isfinite(value) or value != math.floor(value)):
-        raise DemoError(f"{what} must be a whole number, got {_show(value)}")
-    if not lo <= value <= hi:
-        raise DemoError(f"{what} must be between {lo} and {hi}, got {_show(value)}")
-    return int(value)
 
 
 def check_seed(value, what: str = "seed") -> int:
@@ -106,21 +55,21 @@ def check_seed(value, what: str = "seed") -> int:
 
 def check_truncation(value) -> float | None:
     """0 (or None) means no truncation; else a float in [0.1, 4]."""
-    if _blank(value):
+    if blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise DemoError(f"truncation must be a number, got {_show(value)}")
+        raise DemoError(f"truncation must be a number, got {show(value)}")
     if value == 0:
         return None
     if not MIN_TRUNCATION <= value <= MAX_TRUNCATION:  # also refuses NaN
         raise DemoError(f"truncation must be 0 (off) or between {MIN_TRUNCATION} and "
-                        f"{MAX_TRUNCATION:g}, got {_show(value)}")
+                        f"{MAX_TRUNCATION:g}, got {show(value)}")
     return float(value)
 
 
 def check_method(value) -> str:
     if not isinstance(value, str) or value not in METHODS:
-        raise DemoError(f"method must be 'slerp' or 'lerp', got {_show(value)}")
+        raise DemoError(f"method must be 'slerp' or 'lerp', got {show(value)}")
     return value
 
 
@@ -131,10 +80,10 @@ def check_class(model: Model, value, allow_all: bool):
     if not model.conditional:
         return None
     names = model.class_names
-    if _blank(value) or (isinstance(value, str) and value == ALL_CLASSES):
+    if blank(value) or (isinstance(value, str) and value == ALL_CLASSES):
         if allow_all:
             return None
-        if _blank(value):
+        if blank(value):
             return 0  # the first class, like an untouched picker
         raise DemoError("interpolation needs one class for each end, not 'all'")
     if isinstance(value, str) and value in names:  # a name ("7", or "cat")
@@ -147,7 +96,7 @@ def check_class(model: Model, value, allow_all: bool):
             and 0 <= value < len(names)):
         return int(value)
     raise DemoError(f"class must be one of {', '.join(names)} (or an index 0 to "
-                    f"{len(names) - 1}) for {model.name}, got {_show(value)}")
+                    f"{len(names) - 1}) for {model.name}, got {show(value)}")
 
 
 # -- requests ----------------------------------------------------------------------
@@ -184,7 +133,7 @@ def interpolation(model: Model, seed_a, seed_b, steps, method="slerp", class_a=N
     steps = whole_number(steps, "steps", 2, limits.max_steps)
     method = check_method(method)
     a = check_class(model, class_a, allow_all=False)
-    b = a if _blank(class_b) else check_class(model, class_b, allow_all=False)
+    b = a if blank(class_b) else check_class(model, class_b, allow_all=False)
     labels = None if a is None else (a, b)
     g = model.generator
     try:
@@ -201,15 +150,6 @@ def interpolation(model: Model, seed_a, seed_b, steps, method="slerp", class_a=N
     else:
         return image_path(path)
     return strip, [render.with_progress(f, t) for f, t in zip(frames, ts, strict=True)]
-
-
-def image_path(path: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """uint8 (S, H, W, C) images along a path -> (the strip: one row of them,
-    one GIF frame per image with a progress bar under it)."""
-    ts = np.linspace(0.0, 1.0, len(path))
-    frames = render.to_rgb(render.upscale(path, render.GIF_TILE))
-    return (render.grid(path, cols=len(path)),
-            [render.with_progress(f, t) for f, t in zip(frames, ts, strict=True)])
 
 
 # -- the service -------------------------------------------------------------------
@@ -251,7 +191,7 @@ class Service:
 
     def model(self, name) -> Model:
         if not isinstance(name, str) or name not in self.models:
-            raise DemoError(f"unknown model {_show(name)}; this demo serves "
+            raise DemoError(f"unknown model {show(name)}; this demo serves "
                             f"{', '.join(self.models)}")
         return self.models[name]
 
@@ -272,21 +212,17 @@ class Service:
         strip, frames = interpolation(model, seed_a, seed_b, steps, method, class_a,
                                       class_b, self.limits)
         a = check_class(model, class_a, allow_all=False)
-        b = a if _blank(class_b) else check_class(model, class_b, allow_all=False)
+        b = a if blank(class_b) else check_class(model, class_b, allow_all=False)
         stem = (f"{model.name}_{method}_{int(seed_a)}-{int(seed_b)}_{int(steps)}steps"
                 + (f"_class{a}-{b}" if a is not None else ""))
         png = self._write(stem + ".png", lambda p: render.save_png(strip, p))
         gif = self._write(stem + ".gif", lambda p: render.save_gif(frames, p))
         return png, gif
 
-    # The defaults are demo.projecting's DEFAULT_PROJECTION_STEPS, DEFAULT_RADIUS
-    # and DEFAULT_FRAMES (it imports this module, so it is imported when called;
-    # a test checks that they agree).
-    def project(self, name, image, steps=50, radius=0.5) -> tuple[Path, str, Path]:
+    def project(self, name, image, steps=DEFAULT_PROJECTION_STEPS,
+                radius=DEFAULT_RADIUS) -> tuple[Path, str, Path]:
         """The projection of a user's picture: (the PNG of the input beside its
         reconstruction, a Markdown line on it, the PNG of nearby samples)."""
-        from demo.projecting import check_radius, projection
-
         model = self.model(name)
         pair, nearby, text, found = projection(model, image, steps, radius, self.limits)
         stem = f"{model.name}_projection_{_digest(pair)}_{found.steps}steps"
@@ -295,12 +231,10 @@ class Service:
                            lambda p: render.save_png(nearby, p))
         return png, text, near
 
-    def interpolate_images(self, name, image_a, image_b, steps=50,
-                           frames=10) -> tuple[Path, Path]:
+    def interpolate_images(self, name, image_a, image_b, steps=DEFAULT_PROJECTION_STEPS,
+                           frames=DEFAULT_FRAMES) -> tuple[Path, Path]:
         """The path between the projections of two pictures, as a PNG strip and
         a GIF; returns both paths."""
-        from demo.projecting import image_interpolation
-
         model = self.model(name)
         strip, pictures = image_interpolation(model, image_a, image_b, steps, frames,
                                               self.limits)

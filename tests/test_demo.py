@@ -28,7 +28,9 @@ import pytest
 from PIL import Image
 
 from demo import render
-from demo.models import DEFAULT_MODELS, DemoError, card_markdown, load_models
+from demo.card import card_markdown, encoder_rows, metric_rows, scores_markdown
+from demo.models import DEFAULT_MODELS, DemoError, load_models
+from demo.pictures import shrink
 from demo.projecting import (
     NEARBY_SEED,
     NEIGHBOURS,
@@ -36,7 +38,6 @@ from demo.projecting import (
     model_input,
     project_inputs,
     projection,
-    shrink,
 )
 from demo.service import (
     CLOUD,
@@ -155,14 +156,115 @@ def test_card_markdown(mnist, cond, toy):
             f"**{card['steps']:,} steps**") in text
     assert "28×28×1 images, unconditional" in text
     assert f"latent: {card['latent_dim']} dims" in text
-    assert f"| batch_size | {card['training_config']['batch_size']} |" in text
+    assert text.endswith(scores_markdown(mnist.card))  # the scores under the summary
+    assert "batch_size" not in text  # the training config is the full card's
     assert "conditional on 10 classes" in card_markdown(cond)
     toy_text = card_markdown(toy)
     assert "2D points" in toy_text and "**ring**" in toy_text and "(30 s)" in toy_text
-    assert "| modes | 8 |" in toy_text and "| high_quality | 0.93 |" in toy_text
+    assert "| **modes covered**<br><sub>higher is better: " in toy_text
+    assert "| 8 / 8 | 8 / 8 |" in toy_text and "| 93.0% | 98.9% |" in toy_text
     assert "- data:" not in text  # no attribution on the card, none shown
     credited = dataclasses.replace(mnist, card={**mnist.card, "attribution": "Twemoji, CC-BY"})
     assert "- data: Twemoji, CC-BY" in card_markdown(credited)
+
+
+def shipped_card(name: str) -> dict:
+    return json.loads((REPO / "saved_models" / name / "model.json").read_text())
+
+
+def shown(rows) -> dict:
+    """name -> (value, real data) of card rows."""
+    return {r.name: (r.value, r.real) for r in rows}
+
+
+def test_card_scores_of_digit_models_beside_real_halves():
+    card = shipped_card("mnist-dcgan")
+    m, ref = card["metrics"], card["metrics"]["reference"]
+    rows = metric_rows(card)
+    assert [r.name for r in rows] == ["FD", "KID", "score", "precision", "recall",
+                                      "rarest class"]  # headline first, none of the rest
+    assert shown(rows)["FD"] == (f"{m['fd']:.3g}", f"{ref['fd']:.3g}")
+    assert shown(rows)["score"] == (f"{m['score']:.3g}", f"{ref['score']:.3g}")
+    assert shown(rows)["rarest class"] == (f"{m['min_class_fraction']:.1%}",
+                                           f"{ref['min_class_fraction']:.1%}")
+    assert shown(rows)["precision"] == (f"{m['precision']:.3f}", "–")  # no reference: a dash
+    assert rows[0].meaning == ("lower is better: Fréchet distance between generated and real "
+                               "feature statistics (mean, covariance)")
+    assert all(r.meaning.startswith(("lower is better: ", "higher is better"))
+               for r in rows)
+    cgan = metric_rows(shipped_card("mnist-cgan"))
+    assert cgan[-1].name == "class as asked" and cgan[-1].value == "99.2%"
+    text = scores_markdown(card)
+    assert text.startswith("**Scores**: this model beside real data (the same measure "
+                           "between two halves of the real data)\n\n"
+                           "| measure | this model | real data |\n|---|---|---|\n"
+                           "| **FD**<br><sub>lower is better: Fréchet distance ")
+    assert f"| {m['fd']:.3g} | {ref['fd']:.3g} |\n" in text
+    assert f"<sub>Protocol: {m['protocol']}.</sub>" in text
+    assert "command" not in text and "reference.fd" not in text  # no raw keys
+
+
+def test_card_scores_of_emoji_and_2d_models():
+    card = shipped_card("emoji-32")
+    m, ref = card["metrics"], card["metrics"]["reference"]
+    rows = shown(metric_rows(card))
+    assert rows["KID"] == (f"{m['kid']:.4f}", f"{ref['kid']:.4f}")
+    assert rows["recall"] == (f"{m['recall']:.3f}", f"{ref['recall']:.3f}")
+    assert rows["class imbalance"] == (f"{m['class_kl_to_uniform']:.3f}",
+                                       f"{ref['class_kl_to_uniform']:.3f}")
+    grid = shipped_card("toy-grid")["metrics"]
+    rows = metric_rows(shipped_card("toy-grid"))
+    assert shown(rows) == {"modes covered": (f"{grid['modes']} / 25", "25 / 25"),
+                           "high quality": (f"{grid['high_quality']:.1%}", "98.9%"),
+                           "reverse KL": (f"{grid['reverse_kl']:.2g}", "0")}
+    assert rows[1].meaning == ("higher is better: share of samples within 3 std of their "
+                               "nearest mode")
+    assert "(what samples of the true mixture score, expected)" in scores_markdown(
+        shipped_card("toy-grid"))
+
+
+def test_card_encoder_rows_and_cards_without_scores(mnist):
+    card = shipped_card("mnist-dcgan")
+    final = card["encoder"]["final"]
+    rows = encoder_rows(card)
+    assert shown(rows) == {"reconstruction error": (f"{final['image_loss']:.4f}", "–"),
+                           "latent error": (f"{final['latent_loss']:.4f}", "–"),
+                           "class recovered": (f"{final['class_accuracy']:.1%}", "–")}
+    assert ("**Encoder** (for *From your image*, after 4,000 training steps)\n\n| measure | "
+            "last epoch |\n|---|---|\n| **reconstruction error**") in scores_markdown(card)
+    assert encoder_rows(shipped_card("toy-ring")) == []
+    # Nothing measured, or nothing this panel knows, or junk: a line, never an error.
+    for metrics in (None, {}, "junk"):
+        assert scores_markdown({"metrics": metrics}) == (
+            "No scores on the card yet: `keras-gan eval` measures them.")
+    assert scores_markdown({"metrics": {"sharpness": 3.5, "fd": "n/a", "reference": 1}}) == (
+        "No scores on the card that this panel knows: see the full card below "
+        "(`keras-gan eval` measures them).")
+    assert shown(metric_rows({"metrics": {"fd": float("nan"), "kid": True}})) == {
+        "FD": ("nan", "–")}  # True is no number
+    # A hand-written card's odd fields are left out, not a failed page.
+    odd = {"steps": "many", "train_seconds": None, "fp16_max_abs_error": "?"}
+    text = card_markdown(dataclasses.replace(mnist, card=odd))
+    assert "\nA generator.\n" in text and "steps**" not in text and "fp16" not in text
+    assert text.endswith("\n\nNo scores on the card yet: `keras-gan eval` measures them.")
+
+
+def test_the_full_card_is_one_click_away(service, toy):
+    """The page's panel: the scores' Markdown, and under it the whole card as
+    JSON in a closed accordion; picking a model changes both."""
+    import gradio as gr
+
+    from demo.app import build_app
+
+    app = build_app(service)
+    (full,) = [b for b in app.blocks.values() if isinstance(b, gr.JSON)]
+    assert isinstance(full.parent, gr.Accordion) and full.parent.open is False
+    assert full.parent.label == "Full card (model.json)"
+    assert full.value == service.model("cond").card  # the first model's
+    on_model = next(f for f in app.fns.values() if full in f.outputs)
+    out = on_model.fn("toy")
+    assert out[on_model.outputs.index(full)] == toy.card
+    assert out[0] == card_markdown(toy)
 
 
 # -- validation ---------------------------------------------------------------------
@@ -497,6 +599,96 @@ def test_projection_refuses(service, name, image, steps, radius, message):
     assert str(e.value) == message
 
 
+def big_png(path: Path, width: int, height: int) -> Path:
+    """A black PNG written by hand, one bit a pixel: at 30,000 x 30,000 it is
+    about 110 kB, and more pixels than PIL will open (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    deflate, row = zlib.compressobj(9), bytes(1 + (width + 7) // 8)  # filter 0, black
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+# (width, height): over PIL's bomb limit (it refuses to open it), over its
+# warning limit (it would decode 576 MB of RGBA), and under both (ours alone).
+OVERSIZED = [(30000, 30000), (12000, 12000), (20, 5000)]
+
+
+def oversized_message(size, what="image A") -> str:
+    width, height = size
+    return (f"{what} is {height} pixels high and {width} wide: at most 4096 on a side, "
+            "shrink it first")
+
+
+@pytest.fixture(scope="module")
+def oversized(tmp_path_factory):
+    root = tmp_path_factory.mktemp("oversized")
+    return {size: big_png(root / "{}x{}.png".format(*size), *size) for size in OVERSIZED}
+
+
+def uploaded(source) -> dict:
+    """The image editor's value as `demo.app`'s editor hands it over: the
+    upload's path (a Path), or the bytes the page's canvas sent."""
+    return {"background": source, "layers": [], "composite": source}
+
+
+def test_pil_alone_refuses_or_warns_about_the_oversized_pngs(oversized):
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(oversized[30000, 30000])
+    with pytest.warns(Image.DecompressionBombWarning), Image.open(oversized[12000, 12000]) as im:
+        assert im.size == (12000, 12000)
+
+
+@pytest.mark.parametrize("size", OVERSIZED, ids=lambda s: "{}x{}".format(*s))
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["upload", "canvas"])
+def test_every_oversized_upload_is_one_line_before_it_is_decoded(service, oversized, recwarn,
+                                                                 monkeypatch, size, as_bytes):
+    from PIL import ImageFile
+
+    def decode(self):
+        raise AssertionError("decoded an oversized picture")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)  # no pixel may be read
+    source = oversized[size].read_bytes() if as_bytes else oversized[size]
+    with pytest.raises(DemoError) as e:
+        service.project("mnist", uploaded(source), 20, 0.3)
+    assert str(e.value) == oversized_message(size)
+    with pytest.raises(DemoError) as e:
+        service.interpolate_images("mnist", drawing(), uploaded(source), 0, 4)
+    assert str(e.value) == oversized_message(size, "image B")
+    assert not [w for w in recwarn if w.category is Image.DecompressionBombWarning]
+
+
+def test_an_upload_is_read_as_the_editor_gave_it(service, mnist, held_out, tmp_path):
+    path = tmp_path / "digit.png"
+    Image.fromarray(held_out[1]).save(path)
+    pair, nearby, expected, _ = projection(mnist, np.asarray(Image.open(path).convert("RGBA")),
+                                           0, 0.3)
+    for source in (path, path.read_bytes()):
+        png, text, near = service.project("mnist", uploaded(source), 0, 0.3)
+        np.testing.assert_array_equal(read(png), pair)
+        assert text == expected
+    (tmp_path / "notes.png").write_text("no picture")
+    for source, message in (
+            (tmp_path / "notes.png",
+             "image A is not a picture this demo can read: upload a PNG, JPEG or WebP"),
+            (path.read_bytes()[:200],
+             "image A is a damaged picture file: its pixels could not be read")):
+        with pytest.raises(DemoError) as e:
+            service.project("mnist", uploaded(source), 0, 0.3)
+        assert str(e.value) == message
+    with pytest.raises(DemoError, match="image A must be a picture, got '/"):
+        service.project("mnist", uploaded(str(path)), 0, 0.3)  # a path as text: never opened
+
+
 def test_a_model_without_an_encoder_says_how_to_make_one(service, models_dir):
     message = (f"cond has no encoder: make one with `keras-gan encoder {models_dir.name}/cond`")
     with pytest.raises(DemoError) as e:
@@ -509,7 +701,6 @@ def test_a_model_without_an_encoder_says_how_to_make_one(service, models_dir):
 
 
 def test_service_projection_defaults_are_the_projecting_modules():
-    # Service spells them out: demo.projecting imports demo.service, not the reverse.
     import inspect
 
     from demo import projecting
@@ -595,7 +786,8 @@ NO_TF = textwrap.dedent("""
         return sorted(n for n in names if any(
             m == n or m.startswith(n + ".") for m in sys.modules if sys.modules[m]))
 
-    import demo, demo.app, demo.models, demo.projecting, demo.render, demo.service
+    import demo, demo.app, demo.card, demo.checks, demo.models, demo.pictures
+    import demo.projecting, demo.render, demo.service
     print("AT_IMPORT", loaded("gradio", "onnxruntime", "tensorflow", "keras", "keras_gan"))
     from demo.service import Service
     service = Service.from_folder(sys.argv[1])
@@ -808,6 +1000,17 @@ def test_api_project_refuses_with_a_message(client, tmp_path, name, picture, ste
     with pytest.raises(AppError) as info:
         client.predict(name, value, steps, 0.3, api_name="/project")
     assert message in str(info.value) and "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize("size", OVERSIZED[:2], ids=lambda s: "{}x{}".format(*s))
+def test_api_refuses_an_oversized_upload_in_one_line(client, oversized, size):
+    """The page's own message, not gradio's "The upstream Gradio app has raised
+    an exception" (its editor decoded the upload first: PIL's bomb error)."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as info:
+        client.predict("mnist", editor_value(oversized[size]), 20, 0.3, api_name="/project")
+    assert str(info.value) == oversized_message(size)
 
 
 def test_load_50_concurrent_samples(client, capsys):

@@ -77,7 +77,9 @@ def test_generate_shows_the_samples(page, tmp_path):
         "() => { const i = document.querySelector('#samples img');"
         " return i && i.complete && i.naturalWidth > 0; }")
     assert image.evaluate("i => i.naturalWidth") == 4 * (28 * 3 + 2) + 2  # the 4x4 grid
-    assert "mnist-dcgan" in page.locator("#card").inner_text()
+    card = page.locator("#card").inner_text()
+    assert "mnist-dcgan" in card and "Scores: this model beside real data" in card
+    assert "lower is better: Fréchet distance between generated and real" in card
     target = Path(os.environ.get("KERAS_GAN_SCREENSHOT") or tmp_path / "demo.png")
     target = target if target.is_absolute() else REPO / target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -170,3 +172,9 @@ def test_a_conditional_model_gets_class_pickers(page):
     page.wait_for_function(
         "before => { const i = document.querySelector('#samples img');"
         " return i && i.src !== before && i.src.includes('class3'); }", arg=before)
+    # The whole card, one click away: closed until asked, then the new model's.
+    assert not page.locator("#card-json").is_visible()
+    page.get_by_text("Full card (model.json)").click()
+    page.wait_for_function(  # mnist-dcgan's card has "num_classes": null
+        "() => /\"num_classes\"\\s*:\\s*10\\b/.test("
+        "document.querySelector('#card-json')?.innerText ?? '')")
