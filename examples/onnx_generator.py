@@ -10,7 +10,7 @@ Description: export a .keras generator, then sample and interpolate with onnxrun
 `keras_gan.run_folder.export_run` (what `keras-gan export` runs) writes the
 generator as .keras, SavedModel and ONNX with a model card;
 `export.runtime.OnnxGenerator` runs the ONNX file with onnxruntime and numpy
-alone (copy export/runtime.py into any app). The same seed gives the same
+alone (copy export/runtime.py and export/latents.py into any app). The same seed gives the same
 latents in Keras and ONNX, so the script checks the two agree.
 """
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.runtime import GeneratorError, slerp
+from export.latents import GeneratorError, slerp
 
 ENCODER_ONNX = "encoder.onnx"
 PROJECTOR_ONNX = "projector.onnx"

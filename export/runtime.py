@@ -1,9 +1,10 @@
 """Run exported generators with onnxruntime and numpy only.
 
 This file never imports TensorFlow or Keras (a test runs it with TensorFlow
-made unimportable), so an app can copy it and depend on `onnxruntime` and
-`numpy` alone. Latents come from numpy seeds (`sample_latents`), the same
-function training uses for its sample grids, so Keras, SavedModel and ONNX
+made unimportable), so an app can copy it, with `latents.py` beside it (and
+`projection.py` for image -> z), and depend on `onnxruntime` and `numpy`
+alone. Latents come from numpy seeds (`sample_latents`), the same function
+training uses for its sample grids, so Keras, SavedModel and ONNX
 make the same picture for the same seed.
 
 The contract a generator file must keep (also `../shared/protocols.md`):
@@ -21,57 +22,23 @@ from pathlib import Path
 
 import numpy as np
 
+# The numpy-only pieces the projection and the demo share, defined in
+# export/latents.py (so that export.projection need not import this file,
+# which imports it lazily: no import circle), re-exported here, their public home.
+from export.latents import (  # noqa: F401
+    MIN_TRUNCATION,
+    GeneratorError,
+    _brief,
+    sample_latents,
+    slerp,
+    to_uint8,
+)
+
 CONTRACT_VERSION = "1"
 DEFAULT_MAX_IMAGES = 1024
-MIN_TRUNCATION = 0.1
 # metadata_props values are strings; these keys hold JSON (the rest plain text).
 JSON_METADATA = frozenset({"latent_dim", "image_shape", "value_range", "num_classes",
                            "class_names", "training_config"})
-
-
-class GeneratorError(ValueError):
-    """A bad model file or request; the message says which and why."""
-
-
-def sample_latents(n: int, latent_dim: int, seed: int,
-                   truncation: float | None = None) -> np.ndarray:
-    """z ~ N(0, I) of shape (n, latent_dim), float32, from `default_rng(seed)`.
-
-    With `truncation` t, entries with |z| > t are redrawn until none is (the
-    truncation trick of Brock et al. 2019): less variety, cleaner samples.
-    """
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, latent_dim), dtype=np.float32)
-    if truncation is not None:
-        if (isinstance(truncation, bool)
-                or not isinstance(truncation, (int, float, np.integer, np.floating))
-                or not truncation >= MIN_TRUNCATION):  # also refuses NaN
-            raise GeneratorError(f"truncation must be >= {MIN_TRUNCATION} (or None), "
-                                 f"got {_brief(truncation)}")
-        while (mask := np.abs(z) > truncation).any():
-            z[mask] = rng.standard_normal(int(mask.sum()), dtype=np.float32)
-    return z
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Spherical interpolation between latents a and b (D,) at times t (S,) -> (S, D).
-
-    Gaussian latents concentrate near a sphere; lerp's midpoints fall inside
-    it (atypical norms), slerp's stay on it (White 2016).
-    """
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    t = np.asarray(t, np.float64)[:, None]
-    norms = np.linalg.norm(a64) * np.linalg.norm(b64)
-    omega = np.arccos(np.clip(np.dot(a64, b64) / norms, -1.0, 1.0)) if norms else 0.0
-    if np.sin(omega) < 1e-6:  # zero or (anti)parallel: no unique great circle
-        return ((1 - t) * a64 + t * b64).astype(np.float32)
-    out = (np.sin((1 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)
-    return out.astype(np.float32)
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """[-1, 1] floats -> uint8 [0, 255]."""
-    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def _providers(providers):
@@ -264,13 +231,6 @@ def _as_array(value, what: str) -> np.ndarray:
     except (ValueError, TypeError, OverflowError):
         raise GeneratorError(f"{what} must be an array of numbers, got "
                              f"{_brief(value)}") from None
-
-
-def _brief(value, limit: int = 60) -> str:
-    """repr(value), cut to `limit` characters: messages echo what was sent,
-    which may be a megabyte of text."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _maybe_json(text: str):
