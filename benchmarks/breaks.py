@@ -41,18 +41,18 @@ class Break:
 
 
 BREAKS = (
-    Break("R1 taken at the fakes", "keras_gan/gan.py",
+    Break("R1 taken at the fakes", "keras_gan/models/gan.py",
           "zero_centered_penalty(critic, real))", "zero_centered_penalty(critic, fake))",
           ("tests/test_penalties.py::test_r1_is_taken_at_the_reals_and_r2_at_the_fakes",)),
-    Break("ADA never augments", "keras_gan/gan.py",
+    Break("ADA never augments", "keras_gan/models/gan.py",
           "        if self.ada_target:\n            samples = tricks.ada_augment",
           "        if False and self.ada_target:\n            samples = tricks.ada_augment",
           ("tests/test_tricks.py::test_d_sees_ada_augmented_images_with_probability_p",)),
-    Break("ADA counts one batch per adjustment", "keras_gan/gan.py",
+    Break("ADA counts one batch per adjustment", "keras_gan/models/gan.py",
           "images = self.ada_interval * replicas * ops.shape(real_logits)[0]",
           "images = ops.shape(real_logits)[0]",
           ("tests/test_tricks.py::test_ada_moves_p_by_the_real_images_seen_over_its_interval",)),
-    Break("RpGAN's G step without the real logits", "keras_gan/gan.py",
+    Break("RpGAN's G step without the real logits", "keras_gan/models/gan.py",
           "loss = self.generator_loss(fake_logits, fake, real_logits=real_logits,",
           "loss = self.generator_loss(fake_logits, fake, real_logits=None if real_logits is "
           "None else ops.zeros_like(real_logits),",
@@ -64,7 +64,7 @@ BREAKS = (
           "                                [batch, h * factor, w * factor, c])",
           "images = tf.tile(images, [1, factor, factor, 1])",
           ("tests/test_projection.py::test_loss_is_pixels_plus_features_plus_prior_by_hand",)),
-    Break("penalties given the un-augmented batch", "keras_gan/gan.py",
+    Break("penalties given the un-augmented batch", "keras_gan/models/gan.py",
           "terms = self.d_regularizers(seen_real, seen_fake, labels)",
           "terms = self.d_regularizers(real, fake, labels)",
           ("tests/test_penalties.py::test_a_d_step_penalises_the_samples_its_loss_saw",)),

@@ -29,11 +29,11 @@ import numpy as np  # noqa: E402
 from time_to_quality import WallClockSnapshots  # noqa: E402  (benchmarks/)
 
 from keras_gan.config import TrainConfig  # noqa: E402
-from keras_gan.data import load_dataset  # noqa: E402
-from keras_gan.evaluate import generate, image_metrics  # noqa: E402
-from keras_gan.evaluator import choose_evaluator  # noqa: E402
-from keras_gan.gans import configure  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.data.pipeline import load_dataset  # noqa: E402
+from keras_gan.evaluation.evaluate import generate, image_metrics  # noqa: E402
+from keras_gan.evaluation.evaluator import choose_evaluator  # noqa: E402
+from keras_gan.models.gans import configure  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 
 def typed(base: TrainConfig, key: str, value: str):

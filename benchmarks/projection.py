@@ -144,8 +144,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="benchmarks/results/projection.md")
     p.add_argument("--strips", default="docs/figures/projection_strips.png")
     args = p.parse_args(argv)
-    from keras_gan.classifiers import mnist_splits
-    from keras_gan.evaluator import DigitEvaluator
+    from keras_gan.evaluation.classifiers import mnist_splits
+    from keras_gan.evaluation.evaluator import DigitEvaluator
 
     _, (xh, yh) = mnist_splits()
     x, y = xh[:args.n], yh[:args.n]

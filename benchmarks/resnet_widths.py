@@ -9,7 +9,7 @@ and one G update per step, Adam) on the ResNet pair (`build_networks("resnet",
 images, batch 64. A warm-up fit call traces the step; the figure is the median
 time per step of the timed call (--steps steps, timed between consecutive
 batch ends), with the DCGAN pair of the same width as a reference row. Used to
-pick what `width` means for `--arch resnet` (keras_gan/networks.py).
+pick what `width` means for `--arch resnet` (keras_gan/models/networks.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from report import publish  # noqa: E402  (benchmarks/report.py)
 
-from keras_gan.gan import GAN  # noqa: E402
-from keras_gan.networks import build_networks, resnet_filters  # noqa: E402
+from keras_gan.models.gan import GAN  # noqa: E402
+from keras_gan.models.networks import build_networks, resnet_filters  # noqa: E402
 
 LATENT, BATCH = 64, 64
 

@@ -6,7 +6,7 @@ The run is the colour preset's own time-to-quality run, kept with `--runs`
 (so the shipped model is the one whose figures the benchmark reports, not a
 second training):
 
-    python benchmarks/time_to_quality.py --dataset npz:../shared/data/emoji64.npz \\
+    python benchmarks/time_to_quality.py --dataset emoji64 \\
         --image-size 32 --recipes yaml:presets/emoji-32.yaml --clock cpu --threads 1 \\
         --seed 1 --budgets 5,15,30,60 --grids --runs runs/emoji32-ttq60 \\
         --out benchmarks/results/emoji32_preset.md
@@ -34,8 +34,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from keras_gan.evaluate import evaluate, write_report  # noqa: E402
-from keras_gan.run_folder import export_run  # noqa: E402
+from keras_gan.evaluation.evaluate import evaluate, write_report  # noqa: E402
+from keras_gan.training.run_folder import export_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTION = (

@@ -4,7 +4,7 @@
         [--steps 4000] [--threads 1]
 
 For each `saved_models/NAME/` this is `keras-gan encoder saved_models/NAME
---steps STEPS` (the library call behind it, `keras_gan.encoder.encoder_for`),
+--steps STEPS` (the library call behind it, `keras_gan.models.encoder.encoder_for`),
 with this command recorded on the card's "encoder" entry. The real images are
 each model's training data at its size; for the digits, the digit
 evaluator's 2,000 held-out rows are left out (benchmarks/projection.py
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     if args.threads:
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(
             args.threads)
-    from keras_gan.encoder import encoder_for
+    from keras_gan.models.encoder import encoder_for
 
     command = "python benchmarks/ship_encoders.py " + shlex.join(sys.argv[1:] if argv is None
                                                                  else argv)

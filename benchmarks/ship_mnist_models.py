@@ -40,9 +40,9 @@ import numpy as np  # noqa: E402
 
 from export.runtime import OnnxGenerator, sample_latents  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
-from keras_gan.evaluate import evaluate, write_report  # noqa: E402
-from keras_gan.run_folder import export_run  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.evaluation.evaluate import evaluate, write_report  # noqa: E402
+from keras_gan.training.run_folder import export_run  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -41,11 +41,11 @@ from report import publish  # noqa: E402  (benchmarks/report.py)
 from time_to_quality import RUN_KEYS  # noqa: E402
 
 from keras_gan.config import TrainConfig, read_yaml  # noqa: E402
-from keras_gan.data import load_dataset  # noqa: E402
-from keras_gan.evaluate import generate  # noqa: E402
-from keras_gan.evaluator import EmojiEvaluator  # noqa: E402
-from keras_gan.metrics import frechet_distance_from_features  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.data.pipeline import load_dataset  # noqa: E402
+from keras_gan.evaluation.evaluate import generate  # noqa: E402
+from keras_gan.evaluation.evaluator import EmojiEvaluator  # noqa: E402
+from keras_gan.evaluation.metrics import frechet_distance_from_features  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 ROWS = {
     "none": {},
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         p.error(f"--ada-target must be in (0, 1) (the ada row runs ADA), got {args.ada_target}")
     row_settings = {**ROWS, "ada": {"ada_target": args.ada_target}}
     if args.data is None:
-        from keras_gan.named_data import find
+        from keras_gan.data.named import find
 
         args.data = str(find("emoji64"))  # a one-line DataError naming the command when absent
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
             results.setdefault(row, []).append(entry)
             print(row, json_line(entry), flush=True)
         if args.out:
-            from keras_gan.images import save_grid
+            from keras_gan.data.images import save_grid
 
             out = Path(args.out)
             save_grid(out.with_name(f"{out.stem}_{row}.png"), fake[:64], cols=8, scale=2)

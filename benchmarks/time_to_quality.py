@@ -2,17 +2,17 @@
 
     python benchmarks/time_to_quality.py --budgets 1,2,5,10,20 \
         --out benchmarks/results/time_to_quality.md
-    python benchmarks/time_to_quality.py --dataset npz:../shared/data/emoji64.npz \
+    python benchmarks/time_to_quality.py --dataset emoji64 \
         --image-size 32 --recipes yaml:presets/emoji-32.yaml --clock cpu --threads 1 \
         --budgets 5,15,30 --grids --out benchmarks/results/emoji32_preset.md
 
 Images are scored in the features of the evaluator that fits the data
-(`keras_gan.evaluator.choose_evaluator`: digit or emoji). The MNIST text
+(`keras_gan.evaluation.evaluator.choose_evaluator`: digit or emoji). The MNIST text
 below is the original protocol; `yaml:PATH` recipes benchmark a preset file
 as it is, and `plain-dcgan` is the DCGAN paper's recipe and networks
 (`--gan dcgan --arch dcgan`).
 
-Trains each recipe once with `keras_gan.train.train` (what `keras-gan train`
+Trains each recipe once with `keras_gan.training.trainer.train` (what `keras-gan train`
 runs) on the embedded `mnist-sample` digits and snapshots the generator it
 would export (the EMA one when the recipe keeps one) when the wall clock
 (from the call of `train`: data loading, the default preset's k-means,
@@ -20,7 +20,7 @@ model building, tracing, checkpoints and sample grids included) passes each
 budget; training stops at the last
 budget. Afterwards each snapshot is scored like `keras-gan eval` does: 10,000
 samples from seed 0 against the 10,000 real digits, with the shipped digit
-classifier (`keras_gan.evaluate.image_metrics`), beside the real-data
+classifier (`keras_gan.evaluation.evaluate.image_metrics`), beside the real-data
 reference. Recipes:
 
 - `tutorial`: the TensorFlow DCGAN tutorial's recipe (its networks, z 100,
@@ -65,11 +65,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from report import publish  # noqa: E402  (benchmarks/report.py)
 
-from keras_gan.data import load_dataset  # noqa: E402
-from keras_gan.evaluate import generate, image_metrics  # noqa: E402
-from keras_gan.evaluator import choose_evaluator  # noqa: E402
-from keras_gan.gans import configure  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.data.pipeline import load_dataset  # noqa: E402
+from keras_gan.evaluation.evaluate import generate, image_metrics  # noqa: E402
+from keras_gan.evaluation.evaluator import choose_evaluator  # noqa: E402
+from keras_gan.models.gans import configure  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 # Epochs: more than any budget reaches (the budget stops training), few
 # enough that the disk estimate of their sample grids stays sane.
@@ -146,7 +146,7 @@ def run_recipe(name, budgets_s, root: Path, seed: int = 0, data=None, clock=time
 
 
 def _grid(path, generator, n=64):
-    from keras_gan.images import save_grid
+    from keras_gan.data.images import save_grid
 
     fake, _ = generate(generator, n, 0, progress=False)
     save_grid(path, fake, cols=8, scale=2)

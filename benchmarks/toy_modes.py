@@ -62,11 +62,11 @@ import tensorflow as tf  # noqa: E402
 
 from export.runtime import sample_latents  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
-from keras_gan.data import toy_mixture  # noqa: E402
-from keras_gan.gans import get_gan  # noqa: E402
-from keras_gan.images import save_scatter  # noqa: E402
-from keras_gan.metrics import mode_metrics  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.data.images import save_scatter  # noqa: E402
+from keras_gan.data.pipeline import toy_mixture  # noqa: E402
+from keras_gan.evaluation.metrics import mode_metrics  # noqa: E402
+from keras_gan.models.gans import get_gan  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "presets"
@@ -277,7 +277,7 @@ def write_markdown(path: Path, report: dict) -> str:
         "- Protocol (`shared/protocols.md`): 2,500 samples from the trained generator (the "
         "EMA generator for configs with `ema_decay`), latents "
         "`sample_latents(2500, latent_dim, seed=1000 + seed)`, scored with "
-        "`keras_gan.metrics.mode_metrics`; mean ± standard error over training seeds "
+        "`keras_gan.evaluation.metrics.mode_metrics`; mean ± standard error over training seeds "
         f"{report.get('first_seed', 0)}..{report.get('first_seed', 0) + seeds - 1}"
         f"{SEED_NOTE if report.get('first_seed', 0) >= 5 else ''}. Train s: wall-clock "
         "seconds of `train(cfg)`, mean (max), with graph tracing and the run folder's files.",

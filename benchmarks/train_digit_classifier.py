@@ -2,7 +2,7 @@
 
     python benchmarks/train_digit_classifier.py [--epochs 15] [--out saved_models/digit-classifier]
 
-Trains `keras_gan.classifiers.build_digit_classifier` on the first 8,000 rows of
+Trains `keras_gan.evaluation.classifiers.build_digit_classifier` on the first 8,000 rows of
 the embedded digits (keras_gan/assets/mnist10k.npz), with small random shifts,
 rotations and zooms applied in the tf.data pipeline (so the saved model holds no
 augmentation layers), and evaluates it on the last 2,000. Writes
@@ -57,9 +57,9 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from keras_gan import metrics
-    from keras_gan.classifiers import HELD_OUT, build_digit_classifier, mnist_splits
-    from keras_gan.evaluator import DigitEvaluator
+    from keras_gan.evaluation import metrics
+    from keras_gan.evaluation.classifiers import HELD_OUT, build_digit_classifier, mnist_splits
+    from keras_gan.evaluation.evaluator import DigitEvaluator
 
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = mnist_splits()

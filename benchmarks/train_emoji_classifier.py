@@ -1,12 +1,14 @@
 """Train the emoji classifier that scores generated colour images (emoji FD, score).
 
-    python benchmarks/train_emoji_classifier.py [--data ../shared/data/emoji64.npz]
+    python benchmarks/train_emoji_classifier.py [--data PATH]
         [--epochs 12] [--out saved_models/emoji-classifier]
 
-Trains `keras_gan.classifiers.build_emoji_classifier` to tell the 20 classes
+`--data` defaults to the emoji64 data set (`keras-gan data emoji64` gets it).
+
+Trains `keras_gan.evaluation.classifiers.build_emoji_classifier` to tell the 20 classes
 of emoji64.npz (10 Unicode categories x 2 art styles) on 85% of the emoji and
 tests it on the other 15%, split by emoji (skin tones and styles of one emoji
-stay together: `keras_gan.classifiers.emoji_splits`). Augmented in the tf.data
+stay together: `keras_gan.evaluation.classifiers.emoji_splits`). Augmented in the tf.data
 pipeline, so the saved model holds none of it:
 
 - each RGBA image is composited onto white (half the time) or a random colour,
@@ -47,7 +49,7 @@ def parse_args(argv=None):
     if min(args.epochs, args.batch_size) < 1 or args.lr <= 0:
         p.error("--epochs, --batch-size and --lr must be positive")
     if args.data is None:
-        from keras_gan.named_data import find
+        from keras_gan.data.named import find
 
         args.data = str(find("emoji64"))  # a one-line DataError naming the command when absent
     if not Path(args.data).is_file():
@@ -60,7 +62,7 @@ def white(path):
     white, float in [-1, 1]), in the file's order."""
     import numpy as np
 
-    from keras_gan.data import load_dataset
+    from keras_gan.data.pipeline import load_dataset
 
     ds, _ = load_dataset(f"npz:{path}", background="white")
     return np.stack([x for x, _ in ds.as_numpy_iterator()])
@@ -98,9 +100,9 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from keras_gan import metrics
-    from keras_gan.classifiers import build_emoji_classifier, emoji_splits
-    from keras_gan.evaluator import EmojiEvaluator, clean_images
+    from keras_gan.evaluation import metrics
+    from keras_gan.evaluation.classifiers import build_emoji_classifier, emoji_splits
+    from keras_gan.evaluation.evaluator import EmojiEvaluator, clean_images
 
     keras.utils.set_random_seed(args.seed)
     data = emoji_splits(args.data, seed=args.seed)

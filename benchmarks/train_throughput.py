@@ -50,9 +50,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from report import publish  # noqa: E402  (benchmarks/report.py)
 
-from keras_gan.data import make_dataset  # noqa: E402
-from keras_gan.gans import build_gan  # noqa: E402
-from keras_gan.networks import build_networks  # noqa: E402
+from keras_gan.data.pipeline import make_dataset  # noqa: E402
+from keras_gan.models.gans import build_gan  # noqa: E402
+from keras_gan.models.networks import build_networks  # noqa: E402
 
 LATENT, BATCH, LR, WIDTH = 100, 256, 1e-4, 64
 SHAPE = (28, 28, 1)

@@ -148,7 +148,7 @@ def metric_rows(card: dict) -> list[Row]:
     """The headline scores of `card["metrics"]` that it holds, in order."""
     metrics = _dict(card.get("metrics"))
     reference = _dict(metrics.get("reference"))
-    if "modes" in metrics:  # a 2D mixture (`keras_gan.metrics.mode_metrics`)
+    if "modes" in metrics:  # a 2D mixture (`keras_gan.evaluation.metrics.mode_metrics`)
         expected = {"modes": metrics.get("num_modes"), "num_modes": metrics.get("num_modes"),
                     "high_quality": REAL_HIGH_QUALITY, "reverse_kl": 0}
         return _rows(POINT_MEASURES, metrics, expected)

@@ -21,10 +21,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gan.data import make_dataset
-from keras_gan.gans import build_gan
-from keras_gan.images import save_grid
-from keras_gan.networks import build_networks
+from keras_gan.data.images import save_grid
+from keras_gan.data.pipeline import make_dataset
+from keras_gan.models.gans import build_gan
+from keras_gan.models.networks import build_networks
 
 
 def main(argv=None):

@@ -7,7 +7,7 @@ Description: any folder of .png/.jpg images -> a trained generator, in ~40 lines
     python examples/gan_image_folder.py --images ~/faces --size 64 --epochs 20
     python examples/gan_image_folder.py --tiny      # a few steps on digits written as PNGs
 
-The folder is read by `keras_gan.data.make_dataset("folder:PATH")` (searched
+The folder is read by `keras_gan.data.pipeline.make_dataset("folder:PATH")` (searched
 recursively, resized to --size, scaled to [-1, 1], transparent images
 composited onto white). The networks are the library's DCGAN pair, the
 model the registered `dcgan` variant; everything else is plain Keras:
@@ -23,17 +23,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gan.data import make_dataset
-from keras_gan.gans import build_gan
-from keras_gan.images import save_grid
-from keras_gan.networks import build_networks
+from keras_gan.data.images import save_grid
+from keras_gan.data.pipeline import make_dataset
+from keras_gan.models.gans import build_gan
+from keras_gan.models.networks import build_networks
 
 
 def write_demo_folder(folder: Path, n: int = 64) -> Path:
     """A folder of n real digit PNGs (from the embedded MNIST sample), for --tiny."""
     from PIL import Image
 
-    from keras_gan.data import first_examples, load_dataset
+    from keras_gan.data.pipeline import first_examples, load_dataset
 
     ds, _ = load_dataset("mnist-sample")
     folder.mkdir(parents=True, exist_ok=True)

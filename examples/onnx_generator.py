@@ -7,7 +7,7 @@ Description: export a .keras generator, then sample and interpolate with onnxrun
     python examples/onnx_generator.py --model runs/x/generator.keras --out exported/x
     python examples/onnx_generator.py --tiny
 
-`keras_gan.run_folder.export_run` (what `keras-gan export` runs) writes the
+`keras_gan.training.run_folder.export_run` (what `keras-gan export` runs) writes the
 generator as .keras, SavedModel and ONNX with a model card;
 `export.runtime.OnnxGenerator` runs the ONNX file with onnxruntime and numpy
 alone (copy export/runtime.py and export/latents.py into any app). The same seed gives the same
@@ -22,8 +22,8 @@ import keras
 import numpy as np
 
 from export.runtime import OnnxGenerator, sample_latents
-from keras_gan.images import save_grid
-from keras_gan.run_folder import export_run, load_generator
+from keras_gan.data.images import save_grid
+from keras_gan.training.run_folder import export_run, load_generator
 
 SHIPPED = Path(__file__).resolve().parents[1] / "saved_models" / "mnist-dcgan" / "generator.keras"
 
@@ -38,7 +38,7 @@ def main(argv=None):
     out = Path(args.out or tempfile.mkdtemp()) / "model"
     model = args.model
     if args.tiny:
-        from keras_gan.networks import build_networks
+        from keras_gan.models.networks import build_networks
 
         keras.utils.set_random_seed(0)
         generator, _ = build_networks("dcgan", 8, (28, 28, 1), 4)

@@ -5,7 +5,7 @@
 - `export.writer`: `write_generator(generator, out_dir, fields)`, the
   TensorFlow side (Keras and TensorFlow imported when a model is written).
 
-This is the lower layer: `keras_gan` imports it (`keras_gan.run_folder`
+This is the lower layer: `keras_gan` imports it (`keras_gan.training.run_folder`
 reads a run folder and calls `write_generator`), nothing here imports
 `keras_gan` (tests/test_export.py checks). Nothing is imported here, so
 `import export.runtime` stays light.

@@ -15,7 +15,7 @@ writes to `out_dir`:
 
 This is the lower layer: file formats and the ONNX runtime, nothing of
 keras-gan's training (nothing under export/ imports `keras_gan`; a test
-checks). Reading a run folder or a .keras file is `keras_gan.run_folder`
+checks). Reading a run folder or a .keras file is `keras_gan.training.run_folder`
 (`export_run`, behind `keras-gan export`). Keras and TensorFlow are imported
 by the functions that need them, so `ExportError` is light to import.
 """

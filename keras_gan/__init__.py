@@ -10,21 +10,21 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "GAN": "keras_gan.gan",
+    "GAN": "keras_gan.models.gan",
     "TrainConfig": "keras_gan.config",
-    "train": "keras_gan.train",
-    "build_networks": "keras_gan.networks",
-    "make_dataset": "keras_gan.data",
-    "load_dataset": "keras_gan.data",
-    "build_gan": "keras_gan.gans",
-    "get_gan": "keras_gan.gans",
-    "list_gans": "keras_gan.gans",
-    "register_gan": "keras_gan.gans",
-    "configure": "keras_gan.gans",
+    "train": "keras_gan.training.trainer",
+    "build_networks": "keras_gan.models.networks",
+    "make_dataset": "keras_gan.data.pipeline",
+    "load_dataset": "keras_gan.data.pipeline",
+    "build_gan": "keras_gan.models.gans",
+    "get_gan": "keras_gan.models.gans",
+    "list_gans": "keras_gan.models.gans",
+    "register_gan": "keras_gan.models.gans",
+    "configure": "keras_gan.models.gans",
     # Legacy: the layer in the generator.keras of older clustered runs (new
     # ones use Keras's own operations): touching it (or importing
-    # keras_gan.clusters) registers it for keras.saving.load_model.
-    "LatentCluster": "keras_gan.clusters",
+    # keras_gan.models.clusters) registers it for keras.saving.load_model.
+    "LatentCluster": "keras_gan.models.clusters",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -88,7 +88,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         values["gan_options"] = {**base, **dict(pairs)}
     values.update(flags)
     if values.get("resume"):
-        from keras_gan.run_folder import read_config
+        from keras_gan.training.run_folder import read_config
 
         defaults = TrainConfig()
         run_dir = Path(values.get("out") or default_run_dir(
@@ -99,7 +99,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
             # config.json still names where it was trained.
             values = {**saved, **values, "out": values.get("out") or str(run_dir)}
     # The variant's recipe and options (imports the registry: TensorFlow).
-    from keras_gan.gans import configure
+    from keras_gan.models.gans import configure
 
     return configure(values, source=args.config or "flags")
 
@@ -120,7 +120,7 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     if args.list_gans:
-        from keras_gan.gans import get_gan, list_variants
+        from keras_gan.models.gans import get_gan, list_variants
 
         for name in list_variants():
             variant = get_gan(name)
@@ -137,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.to_dict(), indent=2))
         _print_recipe(cfg, args)
         return 0
-    from keras_gan.train import train
+    from keras_gan.training.trainer import train
 
     result = train(cfg)
     run = result.run_dir
@@ -155,7 +155,7 @@ def _train(args: argparse.Namespace) -> int:
 def _print_recipe(cfg: TrainConfig, args: argparse.Namespace) -> None:
     """On stderr (stdout stays JSON): which of the variant's recipe settings
     the run takes, and which the user set otherwise."""
-    from keras_gan.gans import get_gan
+    from keras_gan.models.gans import get_gan
 
     recipe = get_gan(cfg.gan).recipe
     if not recipe:
@@ -182,7 +182,7 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from keras_gan.run_folder import export_run
+    from keras_gan.training.run_folder import export_run
 
     card = export_run(args.source, args.out, name=args.name, fp16=args.fp16,
                       overwrite=args.overwrite)
@@ -227,7 +227,7 @@ def _encoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _encoder(args: argparse.Namespace) -> int:
-    from keras_gan.encoder import encoder_for
+    from keras_gan.models.encoder import encoder_for
 
     for name in ("steps", "batch_size", "width"):
         if getattr(args, name) < 1:
@@ -268,7 +268,7 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from keras_gan.evaluate import EvalError, evaluate, write_report
+    from keras_gan.evaluation.evaluate import EvalError, evaluate, write_report
 
     if args.num_samples < 2:
         raise EvalError(f"--num-samples must be >= 2, got {args.num_samples}")
@@ -339,7 +339,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_gan.named_data import DATA_ENV, NAMED
+    from keras_gan.data.named import DATA_ENV, NAMED
 
     parser.add_argument("name", choices=list(NAMED), help="the data set")
     parser.add_argument("--from", dest="source", metavar="PATH",
@@ -350,7 +350,7 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from keras_gan.named_data import obtain
+    from keras_gan.data.named import obtain
 
     path = obtain(args.name, args.source)
     print(f"{args.name}: {path} (`--dataset {args.name}` reads it)")

@@ -16,21 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keras_gan.colors import parse_background
+from keras_gan.data.colors import parse_background
 from keras_gan.errors import UserError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 ARCHS = ("auto", "dcgan", "resnet", "tutorial", "mlp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-# keras_gan.evaluator's extractors (kept here: the config imports no Keras).
+# keras_gan.evaluation.evaluator's extractors (kept here: the config imports no Keras).
 EVALUATORS = ("auto", "none", "digit", "emoji", "inception")
 LR_SCHEDULES = ("constant", "linear", "cosine")
-AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/tricks.py)
-STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute (keras_gan/distribute.py)
+AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment (keras_gan/models/tricks.py)
+# tf.distribute (keras_gan/training/distribute.py)
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 # The data sources `dataset` takes: the epilog of `keras-gan train --help`
-# (keras_gan/data.py, which reads them, re-exports it).
+# (keras_gan/data/pipeline.py, which reads them, re-exports it).
 SOURCES_HELP = """\
 Data sources:
   mnist-sample       the embedded 10,000 real MNIST digits (28x28 grey, labelled)
@@ -127,7 +128,7 @@ class TrainConfig:
     ema_decay: float = _opt(0.999, "keep an exponential moving average of the "
                             "generator's weights with this decay (0: off), used for samples "
                             "and export; it warms up over the first ~10/(1-decay) steps")
-    # -- tricks (keras_gan/tricks.py) --
+    # -- tricks (keras_gan/models/tricks.py) --
     instance_noise: float = _opt(0.0, "stddev of Gaussian noise on every sample the "
                                  "discriminator sees, real and fake (0: off)")
     label_smoothing: float = _opt(0.0, "one-sided label smoothing: real targets 1 - S "

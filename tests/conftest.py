@@ -5,7 +5,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The named data sets (keras_gan.named_data: emoji64) are not in the checkout.
+# The named data sets (keras_gan.data.named: emoji64) are not in the checkout.
 # The project's CI keeps them in shared/data beside it: when KERAS_GAN_DATA is
 # not set, that folder is used, so they run there. Elsewhere, without the
 # data in Keras's cache, the tests that need it skip, naming the command
@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 
 def named_data(name):
     """The file of named data set `name`, or None when it is not here."""
-    from keras_gan.named_data import NAMED, data_dir
+    from keras_gan.data.named import NAMED, data_dir
 
     path = data_dir() / NAMED[name]["file"]
     return path if path.is_file() else None
@@ -30,7 +30,7 @@ def named_data(name):
 def needs_data(name):
     """Skips a test (or a parameter: `pytest.param(..., marks=needs_data(...))`)
     when named data set `name` is not here, saying how to get it."""
-    from keras_gan.named_data import how_to_get
+    from keras_gan.data.named import how_to_get
 
     return pytest.mark.skipif(named_data(name) is None,
                               reason=f"needs the {name} data set: {how_to_get(name)}")
@@ -52,8 +52,8 @@ def rng():
 def tiny_image_gan(d_steps=1, loss="non_saturating", seed=0, name="dcgan",
                    latent_dim=8, shape=(28, 28, 1), width=4):
     """A compiled GAN with DCGAN networks a few kilobytes in size."""
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(seed)
     g, d = build_networks("dcgan", latent_dim, shape, width)
@@ -64,8 +64,8 @@ def tiny_image_gan(d_steps=1, loss="non_saturating", seed=0, name="dcgan",
 
 def tiny_points_gan(d_steps=1, loss="non_saturating", seed=0, name="gan",
                     latent_dim=4, width=16):
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(seed)
     g, d = build_networks("mlp", latent_dim, (2,), width, depth=2)
@@ -77,7 +77,7 @@ def tiny_points_gan(d_steps=1, loss="non_saturating", seed=0, name="gan",
 def tiny_generator(kind="dcgan", conditional=False, latent_dim=8, seed=0):
     """An (untrained, randomly initialised) generator of each kind the
     exporter must handle: "dcgan" images, "mlp" 2D points."""
-    from keras_gan.networks import build_networks
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(seed)
     shape = (28, 28, 1) if kind == "dcgan" else (2,)
@@ -90,7 +90,7 @@ def tiny_generator(kind="dcgan", conditional=False, latent_dim=8, seed=0):
 def exported(tmp_path_factory):
     """exported(kind, conditional) -> folder written by `keras-gan export`'s
     `export_run`, cached."""
-    from keras_gan.run_folder import export_run
+    from keras_gan.training.run_folder import export_run
 
     cache = {}
 

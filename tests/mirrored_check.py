@@ -26,12 +26,12 @@ import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 from keras_gan.config import TrainConfig  # noqa: E402
-from keras_gan.distribute import ReplicaLossScaleOptimizer  # noqa: E402
-from keras_gan.gan import GAN  # noqa: E402
-from keras_gan.gans.unrolled import UnrolledGAN  # noqa: E402
-from keras_gan.gans.wgan import WGANGP, gradient_penalty  # noqa: E402
-from keras_gan.networks import build_networks  # noqa: E402
-from keras_gan.train import train  # noqa: E402
+from keras_gan.models.gan import GAN  # noqa: E402
+from keras_gan.models.gans.unrolled import UnrolledGAN  # noqa: E402
+from keras_gan.models.gans.wgan import WGANGP, gradient_penalty  # noqa: E402
+from keras_gan.models.networks import build_networks  # noqa: E402
+from keras_gan.training.distribute import ReplicaLossScaleOptimizer  # noqa: E402
+from keras_gan.training.trainer import train  # noqa: E402
 
 BATCH, STEPS, LATENT = 16, 3, 4
 _rng = np.random.default_rng(0)

@@ -83,7 +83,7 @@ def test_yaml_exponent_without_a_dot_is_a_number(tmp_path):
 
 
 def test_npz_with_nan_or_pickled_objects(tmp_path):
-    from keras_gan.data import DataError, load_dataset
+    from keras_gan.data.pipeline import DataError, load_dataset
 
     def message(name):
         with pytest.raises(DataError) as e:
@@ -113,7 +113,7 @@ def test_npz_with_nan_or_pickled_objects(tmp_path):
 
 def test_export_source_and_target_mistakes(tmp_path):
     from export.writer import ExportError
-    from keras_gan.run_folder import export_run
+    from keras_gan.training.run_folder import export_run
 
     def message(source, out):
         with pytest.raises(ExportError) as e:

@@ -1,5 +1,5 @@
-"""keras_gan/callbacks.py's MetricsCSV and the metrics.csv it writes
-(keras_gan/run_folder.py): a column that appears on --resume widens the
+"""keras_gan/training/callbacks.py's MetricsCSV and the metrics.csv it writes
+(keras_gan/training/run_folder.py): a column that appears on --resume widens the
 header, and the readers take the empty cells."""
 
 import math
@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from keras_gan import run_folder
-from keras_gan.callbacks import MetricsCSV
-from keras_gan.evaluate import write_report
+from keras_gan.evaluation.evaluate import write_report
+from keras_gan.training import run_folder
+from keras_gan.training.callbacks import MetricsCSV
 
 
 def run(path, epochs, logs, step):
@@ -82,8 +82,8 @@ def test_older_ragged_files_keep_their_index_columns(tmp_path):
 def test_frechet_distance_names_its_extractor_and_refuses_unfit_data():
     """The logged key says which features measured the FD; an extractor that
     cannot score the data is refused when the callback is made."""
-    from keras_gan.callbacks import FrechetDistance
-    from keras_gan.evaluator import DigitEvaluator, EmojiEvaluator, EvaluatorError
+    from keras_gan.evaluation.evaluator import DigitEvaluator, EmojiEvaluator, EvaluatorError
+    from keras_gan.training.callbacks import FrechetDistance
 
     colour = np.zeros((4, 32, 32, 3), np.float32)
     with pytest.raises(EvaluatorError) as info:

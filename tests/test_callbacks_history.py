@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan.callbacks import SampleSnapshots, StepHistory
-from keras_gan.data import make_dataset
+from keras_gan.data.pipeline import make_dataset
+from keras_gan.training.callbacks import SampleSnapshots, StepHistory
 
 
 def _points_gan(grad_norms=True, name="gan", **kwargs):
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     spe = kwargs.pop("spe", 1)
     keras.utils.set_random_seed(0)
@@ -42,8 +42,8 @@ def test_grad_norms_off_by_default_and_logged_when_on(ring):
 def test_grad_norm_is_the_norm_of_the_update_gradient(ring):
     """With plain SGD, the update is -lr * gradient: the logged norm equals
     ||weights after - weights before|| / lr."""
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(0)
     g, d = build_networks("mlp", 4, (2,), 16, depth=2)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_gan.classifiers import (
+from keras_gan.evaluation.classifiers import (
     EMOJI_CATEGORIES,
     build_emoji_classifier,
     emoji_class_names,

@@ -1,4 +1,4 @@
-"""keras_gan/clusters.py and the clustered GAN (gans/clustered.py): k-means
+"""keras_gan/models/clusters.py and the clustered GAN (gans/clustered.py): k-means
 against known blobs, the latent's cluster draw against its prior, and a
 trained run whose saved and exported generators take z alone."""
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from export.runtime import OnnxGenerator, sample_latents
-from keras_gan.clusters import (
+from keras_gan.config import ConfigError, TrainConfig
+from keras_gan.models.clusters import (
     LatentCluster,
     assign,
     assign_tensor,
@@ -20,9 +21,8 @@ from keras_gan.clusters import (
     unconditional_sampler,
     upgrade_legacy_sampler,
 )
-from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.gans import build_gan, get_gan
-from keras_gan.networks import build_networks
+from keras_gan.models.gans import build_gan, get_gan
+from keras_gan.models.networks import build_networks
 
 
 def blobs(n_per=50, seed=0):
@@ -143,7 +143,7 @@ def test_legacy_latent_cluster_files_load_and_upgrade(tmp_path):
     keras_gan imported), and `upgrade_legacy_sampler` (which `load_generator`
     applies) rebuilds it from Keras's own operations with equal outputs."""
     from export.writer import ExportError, check_target
-    from keras_gan.run_folder import load_generator
+    from keras_gan.training.run_folder import load_generator
 
     prior = [0.1, 0.2, 0.3, 0.4]
     g, _ = build_networks("mlp", 5, (2,), 8, num_classes=4)
@@ -181,8 +181,8 @@ def test_clustered_gan_draws_generator_labels_from_its_prior():
 def test_clustered_run_saves_and_exports_a_z_only_generator(tmp_path):
     """Train on 2D rings (the 8 modes are the natural clusters): the run's
     generator files take z alone and ONNX reproduces them."""
-    from keras_gan.run_folder import export_run, load_generator
-    from keras_gan.train import train
+    from keras_gan.training.run_folder import export_run, load_generator
+    from keras_gan.training.trainer import train
 
     cfg = TrainConfig(dataset="ring", gan="clustered", clusters=8, width=16, latent_dim=4,
                       batch_size=32, steps_per_epoch=10, epochs=1, verbose=0,
@@ -246,8 +246,8 @@ def test_mixed_precision_clustered_run_exports_in_float32(tmp_path):
     float16) gets its own cluster from the saved mixed-precision samplers
     (loaded with Keras) and from both ONNX files."""
     from export.writer import _all_layers, float32_generator
-    from keras_gan.run_folder import export_run, generator_file
-    from keras_gan.train import train
+    from keras_gan.training.run_folder import export_run, generator_file
+    from keras_gan.training.trainer import train
 
     cfg = TrainConfig(clusters=5, width=4, latent_dim=8, batch_size=16, steps_per_epoch=3,
                       epochs=1, verbose=0, tensorboard=False, fd_every=0,

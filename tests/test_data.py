@@ -1,4 +1,4 @@
-"""Tests for keras_gan.data: every source, the pipeline and every bad input."""
+"""Tests for keras_gan.data.pipeline: every source, the pipeline and every bad input."""
 
 import os
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 from conftest import needs_data
 from PIL import Image
 
-from keras_gan.data import (
+from keras_gan.data.pipeline import (
     SOURCES_HELP,
     DataError,
     DataInfo,
@@ -475,7 +475,7 @@ def test_skip_batches_resumes_where_an_uninterrupted_run_left_off(tmp_path):
     # A resumed run is a new process: the order must not depend on process state.
     script = (
         "import sys, keras, numpy as np\n"
-        "from keras_gan.data import make_dataset\n"
+        "from keras_gan.data.pipeline import make_dataset\n"
         "keras.utils.set_random_seed(7)\n"
         "ds, _ = make_dataset(sys.argv[1], 8, seed=7, skip_batches=5)\n"
         "np.save(sys.argv[2], np.stack([b.numpy() for b in ds.take(4)]))\n"

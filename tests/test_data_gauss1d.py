@@ -1,9 +1,9 @@
-"""The 1D Gaussian sources (`gauss1d`, `gauss1d:MEAN,STD`) of keras_gan.data."""
+"""The 1D Gaussian sources (`gauss1d`, `gauss1d:MEAN,STD`) of keras_gan.data.pipeline."""
 
 import numpy as np
 import pytest
 
-from keras_gan.data import (
+from keras_gan.data.pipeline import (
     DataError,
     gauss1d_params,
     load_dataset,
@@ -54,7 +54,7 @@ def test_load_and_make_dataset():
 
 
 def test_sample_plot_of_1d_points_is_a_histogram(tmp_path):
-    from keras_gan.images import save_scatter
+    from keras_gan.data.images import save_scatter
 
     path = save_scatter(tmp_path / "h.png", sample_gauss1d("gauss1d", 500, 0), title="1D")
     assert path.stat().st_size > 1000

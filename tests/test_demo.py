@@ -467,7 +467,7 @@ PAIR_TILE = render.GIF_TILE  # the input | G(z) pair: x6
 def held_out():
     """Digits the encoder never saw (the evaluator's held-out rows), as a PNG's
     pixels: uint8 (8, 28, 28)."""
-    from keras_gan.classifiers import mnist_splits
+    from keras_gan.evaluation.classifiers import mnist_splits
 
     (_, _), (x, _) = mnist_splits()
     return to_uint8(x[:8, ..., 0])
@@ -746,7 +746,7 @@ def test_image_interpolation_walks_between_the_projections(service, mnist, held_
 def cgan(exported, tmp_path_factory):
     """The tiny conditional model with a 20-step encoder (`keras-gan encoder`'s
     own function, a few seconds), served by a service of its own."""
-    from keras_gan.encoder import encoder_for
+    from keras_gan.models.encoder import encoder_for
 
     root = tmp_path_factory.mktemp("demo-cgan")
     shutil.copytree(exported("dcgan", conditional=True), root / "cgan")

@@ -1,4 +1,4 @@
-"""keras_gan/distribute.py: strategies, the chief, and distributed steps.
+"""keras_gan/training/distribute.py: strategies, the chief, and distributed steps.
 
 The distributed runs happen in subprocesses: two logical CPUs must be set up
 before TensorFlow initialises (tests/mirrored_check.py), and each worker of a
@@ -18,7 +18,7 @@ import pytest
 
 from keras_gan.cli import main
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.distribute import (
+from keras_gan.training.distribute import (
     DistributeError,
     ReplicaSeedGenerator,
     check_global_batch,
@@ -28,7 +28,7 @@ from keras_gan.distribute import (
     make_strategy,
     parse_tf_config,
 )
-from keras_gan.train import train
+from keras_gan.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # Seconds per subprocess: one takes 10 to 40 on 2 idle cores; two launches

@@ -1,4 +1,4 @@
-"""keras_gan/emoji64.py on tiny fake emoji-datasource package folders, and
+"""keras_gan/data/emoji64.py on tiny fake emoji-datasource package folders, and
 `keras-gan data emoji64` fetching them with a fake npm client."""
 
 import functools
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_gan import emoji64
 from keras_gan.cli import main
-from keras_gan.data import load_dataset
-from keras_gan.named_data import NAMED
+from keras_gan.data import emoji64
+from keras_gan.data.named import NAMED
+from keras_gan.data.pipeline import load_dataset
 
 SIZE = 4
 
@@ -178,7 +178,7 @@ def test_data_from_a_file_is_checked_then_copied(tmp_path, monkeypatch, capsys):
 
 
 def test_a_missing_named_data_set_names_the_command_that_gets_it(tmp_path, monkeypatch):
-    from keras_gan.data import DataError
+    from keras_gan.data.pipeline import DataError
 
     monkeypatch.setenv("KERAS_GAN_DATA", str(tmp_path))
     with pytest.raises(DataError) as e:
@@ -194,7 +194,7 @@ def test_a_missing_named_data_set_names_the_command_that_gets_it(tmp_path, monke
 
 def test_a_card_naming_the_file_by_an_old_path_is_read_as_the_named_data_set(tmp_path,
                                                                            monkeypatch):
-    from keras_gan.named_data import renamed
+    from keras_gan.data.named import renamed
 
     monkeypatch.chdir(tmp_path)
     old = "npz:../shared/data/emoji64.npz"  # saved_models/emoji-32's card

@@ -1,4 +1,4 @@
-"""keras_gan/evaluate.py and `keras-gan eval`: scores, references, report files."""
+"""keras_gan/evaluation/evaluate.py and `keras-gan eval`: scores, references, report files."""
 
 import json
 from pathlib import Path
@@ -9,8 +9,8 @@ from conftest import needs_data, tiny_generator
 
 from keras_gan.cli import main
 from keras_gan.config import TrainConfig
-from keras_gan.evaluate import EvalError, evaluate, nearest_real, write_report
-from keras_gan.train import train
+from keras_gan.evaluation.evaluate import EvalError, evaluate, nearest_real, write_report
+from keras_gan.training.trainer import train
 
 
 def test_nearest_real_finds_copies():
@@ -57,7 +57,7 @@ def test_eval_cli_on_a_toy_run(tmp_path, capsys):
 
 
 def test_eval_refuses_what_it_cannot_score(tmp_path, capsys):
-    from keras_gan.networks import build_networks
+    from keras_gan.models.networks import build_networks
 
     g, _ = build_networks("dcgan", 4, (32, 32, 3), 4)
     g.save(tmp_path / "colour.keras")
@@ -74,8 +74,8 @@ def test_eval_after_a_resume_that_adds_the_fd_column(tmp_path, capsys):
     """A run without the digit FD, resumed with it: metrics.csv widens its
     header (the first epoch's FD cells empty) and `keras-gan eval` reports
     on the run, loss curves included."""
-    from keras_gan.data import _MNIST_SAMPLE
-    from keras_gan.run_folder import read_metrics
+    from keras_gan.data.pipeline import _MNIST_SAMPLE
+    from keras_gan.training.run_folder import read_metrics
 
     # 400 of the embedded digits: the FD's and the report's real features
     # are computed on them (twice), not on all 10,000.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import named_data, needs_data
 
-from keras_gan.classifiers import emoji_class_names, emoji_splits
-from keras_gan.evaluator import (
+from keras_gan.evaluation.classifiers import emoji_class_names, emoji_splits
+from keras_gan.evaluation.evaluator import (
     DEFAULT_CLASSIFIER,
     DEFAULT_EMOJI_CLASSIFIER,
     EMOJI_CATEGORIES,
@@ -27,7 +27,7 @@ from keras_gan.evaluator import (
     inception_weights_path,
     mnist_splits,
 )
-from keras_gan.metrics import inception_score
+from keras_gan.evaluation.metrics import inception_score
 
 CARD = json.loads((DEFAULT_CLASSIFIER.parent / "model.json").read_text())
 
@@ -261,7 +261,7 @@ def test_same_numbers_from_a_generator_a_folder_and_an_npz(tmp_path, emoji_evalu
     PNGs, and an npz of their uint8 values all give the same features."""
     from PIL import Image
 
-    from keras_gan.data import load_dataset
+    from keras_gan.data.pipeline import load_dataset
 
     rng = np.random.default_rng(1)
     fake = np.tanh(rng.normal(size=(6, 32, 32, 3))).astype(np.float32)
@@ -284,7 +284,7 @@ def test_same_numbers_from_a_generator_a_folder_and_an_npz(tmp_path, emoji_evalu
 def test_emoji_classifier_held_out_accuracy(emoji_evaluator):
     """The card's accuracy on the held-out emoji, reproduced from the data as
     `keras-gan train` loads it (on white)."""
-    from keras_gan.data import load_dataset
+    from keras_gan.data.pipeline import load_dataset
 
     split = emoji_splits(EMOJI_DATA)
     ds, _ = load_dataset("emoji64")

@@ -1,4 +1,4 @@
-"""export/writer.py (through keras_gan.run_folder.export_run, `keras-gan export`):
+"""export/writer.py (through keras_gan.training.run_folder.export_run, `keras-gan export`):
 Keras, SavedModel and ONNX agree; the card; bad targets."""
 
 import json
@@ -13,7 +13,7 @@ from conftest import tiny_generator
 from export.runtime import OnnxGenerator, sample_latents
 from export.writer import ExportError, float32_generator
 from keras_gan.cli import main
-from keras_gan.run_folder import export_run
+from keras_gan.training.run_folder import export_run
 
 CASES = [("dcgan", False), ("dcgan", True), ("mlp", False), ("mlp", True)]
 
@@ -86,7 +86,7 @@ def test_mixed_precision_generator_exports_as_float32(tmp_path):
 
 def test_export_from_a_run_folder_and_a_whole_gan(tmp_path):
     from keras_gan.config import TrainConfig
-    from keras_gan.train import train
+    from keras_gan.training.trainer import train
 
     cfg = TrainConfig(dataset="ring", gan="cgan", width=16, latent_dim=4, batch_size=32,
                       steps_per_epoch=5, epochs=1, verbose=0, tensorboard=False,
@@ -133,7 +133,7 @@ def test_bad_sources_and_targets(tmp_path, exported):
     assert message(bad, tmp_path / "o3") == (
         f"cannot load {tmp_path}/corrupt.keras: it is not a zip archive, so not a .keras file "
         "(corrupt, or another format renamed)")
-    from keras_gan.networks import build_networks
+    from keras_gan.models.networks import build_networks
 
     _, disc = build_networks("mlp", 4, (2,), 8)
     disc.save(tmp_path / "disc.keras")
@@ -165,7 +165,7 @@ def test_cli_export(tmp_path, capsys, exported):
 def tiny_clustered_sampler(prior, latent_dim=8):
     """A z-only sampler over a conditional MLP generator (one class per
     cluster), as a clustered GAN exports it."""
-    from keras_gan.clusters import unconditional_sampler
+    from keras_gan.models.clusters import unconditional_sampler
 
     g = tiny_generator("mlp", conditional=True, latent_dim=latent_dim - 1)
     return unconditional_sampler(g, prior)
@@ -176,7 +176,7 @@ def test_fp16_export_keeps_the_cluster_draw_exact(tmp_path):
     in float16): the fp16 file draws the cluster from the unrounded z, like
     the float32 file and Keras."""
     from export.writer import discrete_decisions, write_generator
-    from keras_gan.clusters import cluster_boundaries
+    from keras_gan.models.clusters import cluster_boundaries
 
     prior = np.arange(1, 11) / 55  # ten clusters, for the ten classes
     sampler = tiny_clustered_sampler(prior)
@@ -221,7 +221,7 @@ def test_a_plain_generator_keeps_no_layer_in_fp32(exported):
 
 def test_write_generator_takes_a_keras_model_and_card_fields(tmp_path):
     from export.writer import write_generator
-    from keras_gan.networks import build_networks
+    from keras_gan.models.networks import build_networks
 
     g = tiny_generator("mlp", conditional=True)
     card = write_generator(g, tmp_path / "m", {"gan": "cgan", "steps": 3,

@@ -27,8 +27,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import callbacks
-from keras_gan.callbacks import (
+from keras_gan.cli import main
+from keras_gan.config import TrainConfig
+from keras_gan.training import callbacks
+from keras_gan.training.callbacks import (
     STATE_FILE,
     TMP_WEIGHTS,
     CheckpointError,
@@ -36,9 +38,7 @@ from keras_gan.callbacks import (
     restore_checkpoint,
     weights_name,
 )
-from keras_gan.cli import main
-from keras_gan.config import TrainConfig
-from keras_gan.train import TrainError, build_model, train
+from keras_gan.training.trainer import TrainError, build_model, train
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = dict(dataset="ring", width=16, latent_dim=4, batch_size=32, steps_per_epoch=100,
@@ -54,7 +54,7 @@ WRAPPER = textwrap.dedent('''
     import keras
     import numpy as np
 
-    from keras_gan import callbacks
+    from keras_gan.training import callbacks
     from keras_gan.cli import main
 
     mode, log = sys.argv[1], Path(sys.argv[2])
@@ -224,7 +224,7 @@ def small_cfg(tmp_path, **kw):
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
         tmp_path, monkeypatch, capsys):
-    from keras_gan.gan import GAN
+    from keras_gan.models.gan import GAN
 
     real = GAN.discriminator_loss
 

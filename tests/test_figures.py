@@ -86,16 +86,16 @@ def test_instance_noise_restores_the_gradient(tmp_path):
 @pytest.fixture
 def snapshots(monkeypatch):
     """Every `SampleSnapshots` a figure makes, to recompute its numbers from."""
-    import keras_gan.callbacks
+    import keras_gan.training.callbacks
 
     made = []
 
-    class Recording(keras_gan.callbacks.SampleSnapshots):
+    class Recording(keras_gan.training.callbacks.SampleSnapshots):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(keras_gan.callbacks, "SampleSnapshots", Recording)
+    monkeypatch.setattr(keras_gan.training.callbacks, "SampleSnapshots", Recording)
     return made
 
 
@@ -106,8 +106,8 @@ def test_mode_collapse_grid_and_animation(tmp_path, snapshots):
     figure shows PacGAN getting there by step 1,750 in the plain setting)."""
     from PIL import Image
 
-    from keras_gan.data import toy_mixture
-    from keras_gan.metrics import mode_metrics
+    from keras_gan.data.pipeline import toy_mixture
+    from keras_gan.evaluation.metrics import mode_metrics
 
     n = _make("mode-collapse", tmp_path, rows=("gan", "preset"), steps=500, every=250,
               grid_steps=(0, 250, 500))
@@ -141,9 +141,9 @@ def test_progression_scores_each_snapshot(tmp_path, snapshots):
     """Each snapshot's FD and score are the evaluator's, on that snapshot's
     images against the shuffled real digits; an untrained generator's are far
     from what real digits score."""
-    from keras_gan.data import first_examples, load_dataset
-    from keras_gan.evaluator import choose_evaluator
-    from keras_gan.metrics import frechet_distance_from_features, inception_score
+    from keras_gan.data.pipeline import first_examples, load_dataset
+    from keras_gan.evaluation.evaluator import choose_evaluator
+    from keras_gan.evaluation.metrics import frechet_distance_from_features, inception_score
 
     n = _make("progression", tmp_path, snapshots=(1, 3), scored=100)
     assert [s["step"] for s in n["snapshots"]] == [1, 3]

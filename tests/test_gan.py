@@ -1,4 +1,4 @@
-"""keras_gan/gan.py: the loop of Algorithm 1, hooks, precision and saving."""
+"""keras_gan/models/gan.py: the loop of Algorithm 1, hooks, precision and saving."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from conftest import tiny_image_gan, tiny_points_gan
 
-from keras_gan.gan import GAN
+from keras_gan.models.gan import GAN
 
 
 def points_ds(n=256, batch=32, seed=0):
@@ -269,8 +269,8 @@ def test_bad_arguments_are_refused():
 
 
 def test_conditional_gan_trains_on_labelled_batches():
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(0)
     g, d = build_networks("dcgan", 8, (28, 28, 1), 4, num_classes=10)
@@ -293,7 +293,7 @@ def test_conditional_gan_trains_on_labelled_batches():
 
 
 def test_ema_generator_tracks_the_moving_average_and_round_trips(tmp_path):
-    from keras_gan.gans import build_gan
+    from keras_gan.models.gans import build_gan
 
     base = tiny_points_gan()
     # decay 0.25 with the warm-up min(decay, (1 + n) / (10 + n)): steps 1, 2 use

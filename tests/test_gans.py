@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan.gan import GAN
-from keras_gan.gans import build_gan, get_gan, list_gans, register_gan
-from keras_gan.gans.pacgan import PacGAN
-from keras_gan.gans.wgan import gradient_penalty
-from keras_gan.losses import LOSSES
-from keras_gan.networks import build_mlp_generator, build_networks
+from keras_gan.models.gan import GAN
+from keras_gan.models.gans import build_gan, get_gan, list_gans, register_gan
+from keras_gan.models.gans.pacgan import PacGAN
+from keras_gan.models.gans.wgan import gradient_penalty
+from keras_gan.models.losses import LOSSES
+from keras_gan.models.networks import build_mlp_generator, build_networks
 
 
 def variant_networks(name, sample_shape=(2,), latent_dim=4, width=16, num_classes=None,

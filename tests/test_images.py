@@ -1,9 +1,9 @@
-"""keras_gan/images.py: the uint8 edge."""
+"""keras_gan/data/images.py: the uint8 edge."""
 
 import numpy as np
 from PIL import Image
 
-from keras_gan.images import make_grid, save_grid, save_scatter, to_uint8
+from keras_gan.data.images import make_grid, save_grid, save_scatter, to_uint8
 
 
 def test_to_uint8_maps_the_range_and_clips():

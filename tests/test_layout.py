@@ -22,7 +22,7 @@ def import_graph(found: dict[str, Path]) -> dict[str, set[str]]:
     """module -> the project modules it imports, at the top or inside a
     function (a lazy import still ties the two modules together)."""
 
-    def owner(name: str) -> str | None:  # `keras_gan.gans.wgan.WGAN` -> its module
+    def owner(name: str) -> str | None:  # `keras_gan.models.gans.wgan.WGAN` -> its module
         while name and name not in found:
             name = name.rpartition(".")[0]
         return name or None

@@ -1,4 +1,4 @@
-"""keras_gan/losses.py against values worked out by hand."""
+"""keras_gan/models/losses.py against values worked out by hand."""
 
 import dataclasses
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from keras_gan import losses
+from keras_gan.models import losses
 
 # Logits whose sigmoids are easy to write: sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4.
 LN3 = math.log(3.0)

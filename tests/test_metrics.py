@@ -1,4 +1,4 @@
-"""keras_gan/metrics.py against independent numpy/scipy references and known values."""
+"""keras_gan/evaluation/metrics.py against independent numpy/scipy references and known values."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from keras_gan import metrics
-from keras_gan.data import sample_toy, toy_mixture
+from keras_gan.data.pipeline import sample_toy, toy_mixture
+from keras_gan.evaluation import metrics
 
 
 def correlated(rng, n, d, shift=0.0):

@@ -1,10 +1,10 @@
-"""keras_gan/networks.py: shapes, ranges and dtypes of every builder."""
+"""keras_gan/models/networks.py: shapes, ranges and dtypes of every builder."""
 
 import keras
 import numpy as np
 import pytest
 
-from keras_gan.networks import build_networks, dcgan_upsamplings, resolve_arch
+from keras_gan.models.networks import build_networks, dcgan_upsamplings, resolve_arch
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 1), (64, 64, 3)])
@@ -138,7 +138,7 @@ def test_resnet_generator_exports_to_onnx_and_loads_in_safe_mode(tmp_path):
 def test_tiny_resnet_gan_trains_with_finite_losses():
     import tensorflow as tf
 
-    from keras_gan.gan import GAN
+    from keras_gan.models.gan import GAN
 
     g, d = build_networks("resnet", 8, (32, 32, 3), 8, spectral_norm=True)
     model = GAN(g, d, latent_dim=8, seed=0)
@@ -151,7 +151,7 @@ def test_tiny_resnet_gan_trains_with_finite_losses():
 
 
 def test_vae_auto_on_colour_uses_the_resnet_pair():
-    from keras_gan.vae import build_vae
+    from keras_gan.models.vae import build_vae
 
     vae = build_vae("auto", 8, (64, 64, 3), 4)
     assert any(layer.name == "up1_out" for layer in vae.generator.layers)

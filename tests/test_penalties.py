@@ -1,4 +1,4 @@
-"""keras_gan/penalties.py and the R1 / R2 options of every GAN: closed forms
+"""keras_gan/models/penalties.py and the R1 / R2 options of every GAN: closed forms
 on a linear discriminator, lazy regularization, and training with them."""
 
 import keras
@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.gans import build_gan, list_gans
-from keras_gan.networks import build_mlp_generator
-from keras_gan.penalties import gradient_penalty, input_gradients, zero_centered_penalty
+from keras_gan.models.gans import build_gan, list_gans
+from keras_gan.models.networks import build_mlp_generator
+from keras_gan.models.penalties import gradient_penalty, input_gradients, zero_centered_penalty
 
 GAMMA = 3.0
 
@@ -98,7 +98,7 @@ def test_every_variant_trains_with_lazy_r1_and_r2(name):
     # The options belong to the base loop, so every registered variant has them.
     from test_gans import variant_networks
 
-    from keras_gan.gans import get_gan
+    from keras_gan.models.gans import get_gan
 
     variant = get_gan(name)
     num_classes = 3 if variant.takes_labels else None

@@ -9,10 +9,10 @@ from conftest import needs_data
 
 from export.runtime import OnnxGenerator, sample_latents
 from keras_gan.config import TrainConfig
-from keras_gan.data import toy_mixture
-from keras_gan.gans import get_gan, list_gans
-from keras_gan.metrics import mode_metrics
-from keras_gan.named_data import NAMED
+from keras_gan.data.named import NAMED
+from keras_gan.data.pipeline import toy_mixture
+from keras_gan.evaluation.metrics import mode_metrics
+from keras_gan.models.gans import get_gan, list_gans
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "presets").glob("*.yaml"))
@@ -40,7 +40,7 @@ def test_preset_is_a_valid_config(path):
 
 @pytest.mark.parametrize("path", TRAINABLE)
 def test_preset_trains_five_steps(path, tmp_path):
-    from keras_gan.train import train
+    from keras_gan.training.trainer import train
 
     cfg = TrainConfig.from_yaml(path, epochs=1, steps_per_epoch=5, out=str(tmp_path / "run"),
                                 tensorboard=False, fd_every=0, verbose=0)
@@ -77,7 +77,7 @@ def test_shipped_toy_model_scores_its_card(dataset):
 
 # The benchmark's protocol (benchmarks/toy_modes.py): 2,500 samples from the
 # latents sample_latents(2500, latent_dim, seed=1000 + training seed), scored by
-# keras_gan.metrics.mode_metrics. Fixed here, not read from the card.
+# keras_gan.evaluation.metrics.mode_metrics. Fixed here, not read from the card.
 PROTOCOL_SAMPLES = 2500
 PROTOCOL_SEED_OFFSET = 1000
 

@@ -24,11 +24,11 @@ from export.encoder import (
 )
 from export.projection import ProjectionError, Projector, resize, to_model_input
 from export.runtime import OnnxGenerator
-from keras_gan.classifiers import _classifier
-from keras_gan.clusters import unconditional_sampler
 from keras_gan.config import ARCHS
-from keras_gan.encoder import encoder_for
-from keras_gan.networks import build_networks
+from keras_gan.evaluation.classifiers import _classifier
+from keras_gan.models.clusters import unconditional_sampler
+from keras_gan.models.encoder import encoder_for
+from keras_gan.models.networks import build_networks
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_ARCHS = [a for a in ARCHS if a not in ("auto", "mlp")]
@@ -217,7 +217,7 @@ def test_a_folder_without_an_encoder_says_how_to_make_one(exported):
 
 
 def test_clustered_encoder_puts_the_cluster_code_first(tmp_path):
-    from keras_gan.encoder import cluster_codes, clustered_parts, train_encoder
+    from keras_gan.models.encoder import cluster_codes, clustered_parts, train_encoder
 
     keras.utils.set_random_seed(0)
     inner, _ = build_networks("dcgan", 7, (28, 28, 1), 4, num_classes=2)
@@ -255,7 +255,7 @@ def test_conditional_encoder_returns_labels(exported, tmp_path):
 
 
 def test_encoder_training_lowers_its_losses():
-    from keras_gan.encoder import train_encoder
+    from keras_gan.models.encoder import train_encoder
 
     keras.utils.set_random_seed(0)
     g, _ = build_networks("dcgan", 8, (28, 28, 1), 4)

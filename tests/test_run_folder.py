@@ -22,7 +22,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan.callbacks import (
+from keras_gan.cli import main
+from keras_gan.config import ConfigError, TrainConfig
+from keras_gan.training.callbacks import (
     STATE_FILE,
     CheckpointError,
     CorruptState,
@@ -30,10 +32,8 @@ from keras_gan.callbacks import (
     restore_checkpoint,
     weights_name,
 )
-from keras_gan.cli import main
-from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.run_folder import export_run, human_bytes, read_config
-from keras_gan.train import TrainError, build_model, disk_needs, train
+from keras_gan.training.run_folder import export_run, human_bytes, read_config
+from keras_gan.training.trainer import TrainError, build_model, disk_needs, train
 
 # nsgan: the default (clustered) variant first clusters the data, which is
 # most of a tiny run's time.

@@ -87,9 +87,9 @@ def test_every_generator_loads_with_keras_alone(tmp_path):
     """Every shipped generator.keras and a freshly exported clustered one (its
     cluster draw built from Keras's own operations) load in safe mode in a
     process that never imports keras_gan, and match their ONNX files."""
-    from keras_gan.clusters import unconditional_sampler
-    from keras_gan.networks import build_networks
-    from keras_gan.run_folder import export_run
+    from keras_gan.models.clusters import unconditional_sampler
+    from keras_gan.models.networks import build_networks
+    from keras_gan.training.run_folder import export_run
 
     g, _ = build_networks("dcgan", 7, (28, 28, 1), 4, num_classes=5)
     unconditional_sampler(g, [0.1, 0.2, 0.3, 0.2, 0.2]).save(tmp_path / "clustered.keras")

@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, stats
 
-from keras_gan.losses import minimax_d_loss, minimax_g_loss, non_saturating_g_loss
-from keras_gan.networks import build_mlp_discriminator, build_mlp_generator
+from keras_gan.models.losses import minimax_d_loss, minimax_g_loss, non_saturating_g_loss
+from keras_gan.models.networks import build_mlp_discriminator, build_mlp_generator
 
 P_MEAN, PG_MEAN = -1.0, 1.0  # data p = N(-1, 1), fixed generator pg = N(1, 1)
 

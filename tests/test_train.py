@@ -1,4 +1,4 @@
-"""keras_gan/train.py: the run folder, resume (also after kill -9), failures."""
+"""keras_gan/training/trainer.py: the run folder, resume (also after kill -9), failures."""
 
 import json
 import os
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_gan.callbacks import read_checkpoint_step, weights_name
 from keras_gan.config import TrainConfig
-from keras_gan.train import TrainError, build_model, train
+from keras_gan.training.callbacks import read_checkpoint_step, weights_name
+from keras_gan.training.trainer import TrainError, build_model, train
 
 TOY = dict(dataset="ring", width=16, latent_dim=4, batch_size=32, steps_per_epoch=10,
            epochs=2, checkpoint_every=5, num_samples=32, verbose=0, tensorboard=False)
@@ -256,7 +256,7 @@ def test_conditional_run_on_the_embedded_digits(tmp_path):
 
 
 def test_conditional_variant_refuses_unlabelled_data(tmp_path):
-    from keras_gan.data import DataError
+    from keras_gan.data.pipeline import DataError
 
     np.savez(tmp_path / "x.npz", x=np.zeros((8, 2), np.float32))
     with pytest.raises(DataError, match="no labels"):

@@ -1,4 +1,4 @@
-"""keras_gan/tricks.py and the GAN options that use it: instance noise, label
+"""keras_gan/models/tricks.py and the GAN options that use it: instance noise, label
 smoothing / noise, annealing, DiffAugment, spectral normalization."""
 
 from types import SimpleNamespace
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan import tricks
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.gans import build_gan, get_gan, list_gans
-from keras_gan.losses import get_loss
-from keras_gan.networks import build_networks
-from keras_gan.train import build_model
+from keras_gan.models import tricks
+from keras_gan.models.gans import build_gan, get_gan, list_gans
+from keras_gan.models.losses import get_loss
+from keras_gan.models.networks import build_networks
+from keras_gan.training.trainer import build_model
 
 
 def _images(n=6, size=8, seed=0):
@@ -326,7 +326,7 @@ def test_ada_moves_p_by_the_real_images_seen_over_its_interval(monkeypatch, repl
     (kimg * 1000) toward the target, and not in between: each replica's D saw
     its own `batch` reals. (The strategy's replica count is faked here: a real
     two-replica run is tests/test_distribute.py's, in a process of its own.)"""
-    import keras_gan.gan as gan_module
+    import keras_gan.models.gan as gan_module
 
     gan = _ada_gan(interval=3, kimg=1.0)
     monkeypatch.setattr(gan_module.tf.distribute, "get_strategy",
@@ -358,7 +358,7 @@ def test_ada_p_rises_when_the_discriminator_overfits_a_tiny_real_set():
 
 
 def test_ada_state_is_checkpointed_and_resumed(tmp_path):
-    from keras_gan.train import train
+    from keras_gan.training.trainer import train
 
     class FirstP(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

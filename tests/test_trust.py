@@ -20,7 +20,7 @@ from demo.models import DemoError, load_models
 from export.runtime import GeneratorError, OnnxGenerator
 from export.writer import ExportError
 from keras_gan.cli import main
-from keras_gan.run_folder import export_run
+from keras_gan.training.run_folder import export_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "saved_models" / "toy-ring"
@@ -30,8 +30,8 @@ SHIPPED = REPO / "saved_models" / "toy-ring"
 def lambda_files(tmp_path_factory):
     """A generator whose output layer is a Lambda holding Python code, alone
     and inside a whole GAN."""
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_networks
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_networks
 
     root = tmp_path_factory.mktemp("lambda")
     g = tiny_generator("mlp", latent_dim=4)
@@ -62,7 +62,7 @@ def test_a_lambda_layer_is_refused_with_a_clear_message(lambda_files, tmp_path, 
 
 
 def test_a_lambda_layer_is_refused_as_the_digit_classifier(lambda_files):
-    from keras_gan.evaluator import DigitEvaluator, EvaluatorError
+    from keras_gan.evaluation.evaluator import DigitEvaluator, EvaluatorError
 
     with pytest.raises(EvaluatorError) as e:
         DigitEvaluator(lambda_files / "generator.keras")
@@ -101,7 +101,8 @@ def test_every_keras_load_names_safe_mode():
                     safe = {k.arg: k.value for k in node.keywords}.get("safe_mode")
                     calls.append((f"{path.relative_to(REPO)}:{node.lineno}",
                                   isinstance(safe, ast.Constant) and safe.value is True))
-    assert len(calls) >= 3  # keras_gan/run_folder.py, evaluator.py, benchmarks/inference.py
+    # keras_gan/training/run_folder.py, evaluator.py, benchmarks/inference.py
+    assert len(calls) >= 3
     assert [where for where, safe in calls if not safe] == []
 
 

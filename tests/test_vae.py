@@ -1,4 +1,4 @@
-"""keras_gan/vae.py: the ELBO terms, the step, the generator contract, saving, export."""
+"""keras_gan/models/vae.py: the ELBO terms, the step, the generator contract, saving, export."""
 
 import math
 
@@ -8,8 +8,7 @@ import pytest
 import tensorflow as tf
 
 from export.runtime import OnnxGenerator, sample_latents
-from keras_gan.run_folder import export_run
-from keras_gan.vae import (
+from keras_gan.models.vae import (
     RECON_SIGMA,
     VAE,
     build_encoder,
@@ -17,6 +16,7 @@ from keras_gan.vae import (
     gaussian_kl,
     reconstruction_loss,
 )
+from keras_gan.training.run_folder import export_run
 
 
 def tiny_image_vae(seed=0, latent_dim=8, lr=1e-3):

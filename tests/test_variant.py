@@ -1,4 +1,4 @@
-"""keras_gan/variant.py and the registry around it: each registry entry owns
+"""keras_gan/models/variant.py and the registry around it: each registry entry owns
 its variant (options, recipe, data, networks, sampler), and the glue names
 none. Tests are generated from the registry."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from keras_gan.cli import main
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.gans import configure, get_gan, list_gans, list_variants
-from keras_gan.train import TrainError, train
+from keras_gan.models.gans import configure, get_gan, list_gans, list_variants
+from keras_gan.training.trainer import TrainError, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,7 +158,7 @@ def _names_in(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", ["keras_gan/train.py", *sorted(
+@pytest.mark.parametrize("path", ["keras_gan/training/trainer.py", *sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "export").glob("*.py"))])
 def test_the_glue_and_the_exporter_name_no_variant(path):
     variant_words = set(list_variants())
@@ -183,7 +183,7 @@ def test_gan_variants_are_the_registry_less_the_vae():
 
 
 def test_plan_without_data_needs_classes_only_for_conditional_variants():
-    from keras_gan.variant import DataPlan
+    from keras_gan.models.variant import DataPlan
 
     assert get_gan("gan").plan_without_data(None, clusters=4) == DataPlan()
     assert get_gan("cgan").plan_without_data(3, clusters=4) == DataPlan(with_labels=True,
@@ -194,7 +194,7 @@ def test_plan_without_data_needs_classes_only_for_conditional_variants():
 
 
 def _built(name, **options):
-    from keras_gan.variant import DataPlan
+    from keras_gan.models.variant import DataPlan
 
     keras.utils.set_random_seed(0)
     return get_gan(name).build(arch="mlp", sample_shape=(2,), plan=DataPlan(), latent_dim=3,
@@ -206,7 +206,7 @@ def test_build_makes_the_networks_once_unless_d_sees_other_samples():
     """A variant whose D takes the samples keeps the first pair build_networks
     makes (the same weights under the same seed); PacGAN's D, which takes packs,
     is built again for them."""
-    from keras_gan.networks import build_networks
+    from keras_gan.models.networks import build_networks
 
     keras.utils.set_random_seed(0)
     g, d = build_networks("mlp", 3, (2,), 8, 1)
@@ -215,14 +215,14 @@ def test_build_makes_the_networks_once_unless_d_sees_other_samples():
         for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
             assert (wa == wb).all()
     assert tuple(_built("pacgan", pack=3).discriminator.inputs[0].shape[1:]) == (6,)
-    from keras_gan.variant import DataPlan
+    from keras_gan.models.variant import DataPlan
 
     with pytest.raises(TypeError, match="positional"):  # keyword-only: no swapped argument
         get_gan("gan").build("mlp", (2,), DataPlan(), 3, 8, 1, False, {})
 
 
 def test_sampler_is_the_ema_generator_unless_asked_for_the_raw_one():
-    from keras_gan.variant import DataPlan
+    from keras_gan.models.variant import DataPlan
 
     variant = get_gan("gan")
     model = variant.build(arch="mlp", sample_shape=(2,), plan=DataPlan(), latent_dim=3, width=8,
@@ -232,7 +232,7 @@ def test_sampler_is_the_ema_generator_unless_asked_for_the_raw_one():
 
 
 def test_an_option_without_a_rule_takes_any_value_of_its_type():
-    from keras_gan.variant import Option
+    from keras_gan.models.variant import Option
 
     assert Option(default=1, help="h").validate("v", "n", 7) == 7
     assert Option(default=None, help="h", type=float).validate("v", "n", 2) == 2.0

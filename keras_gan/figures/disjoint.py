@@ -105,8 +105,8 @@ def _judges(g, dims: int, s: dict, seed: int):
     samples of the fixed generator `g` (its optimizer a no-op: only D trains)."""
     import keras
 
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_mlp_discriminator
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_mlp_discriminator
 
     gan = build_gan("gan", g, build_mlp_discriminator((dims,), width=s["width"]), seed=seed)
     gan.compile(keras.optimizers.Adam(s["d_lr"], beta_1=0.5), keras.optimizers.SGD(0.0))
@@ -121,7 +121,7 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.data import sample_gauss1d
+    from keras_gan.data.pipeline import sample_gauss1d
     s = {**(TINY if tiny else FULL), **overrides}
     thetas = [float(t) for t in s["thetas"]]
     bar = common.Progress(len(thetas) * (s["d_steps"] + s["critic_steps"])

@@ -45,7 +45,7 @@ def _optimal_d(r: dict) -> str:
     first, last = snaps[0], snaps[-1]
     return (
         "A `GAN` (non-saturating loss, MLPs with one input and one output) trains with "
-        f"`fit` on `{r['settings']['data']}` (`keras_gan.data`'s 1D source). At "
+        f"`fit` on `{r['settings']['data']}` (`keras_gan.data.pipeline`'s 1D source). At "
         f"{len(snaps)} moments its discriminator is first trained alone against the frozen "
         f"generator ({r['settings']['d_converge']} updates of its own `d_step`, the paper's "
         "panel (b)); then the trained D(x) (blue) is drawn beside "
@@ -69,14 +69,14 @@ def _saturation(r: dict) -> str:
     s = r["settings"]
     return (
         "Left: the two generator losses of Goodfellow et al. (2014, Section 3) as "
-        "`keras_gan.losses` computes them, and the size of their gradient with respect "
+        "`keras_gan.models.losses` computes them, and the size of their gradient with respect "
         "to D's logit (autodiff), against D(G(z)): the saturating log(1 - D(G(z))) "
         "passes back D(G(z)), which vanishes when D rejects the fakes; the "
         "non-saturating -log D(G(z)) passes back 1 - D(G(z)) (largest difference "
         f"from those closed forms: {n['curve_error']:.1e}). Right: a real run where D "
         f"wins early: D pre-trained {s['pretrain']} updates on `{s['data']}` while G sits "
         "near 0, then `gan` (minimax) and `nsgan` from identical copies, `fit` with "
-        "`grad_norms=True` and `keras_gan.callbacks.StepHistory` logging each step's "
+        "`grad_norms=True` and `keras_gan.training.callbacks.StepHistory` logging each step's "
         "generator gradient norm (G trained by SGD, as in the paper: Adam would rescale "
         "a vanishing gradient).\n\n"
         f"Measured: D(G(z)) starts at {sat['d_fake_start']:.4f}; over the first "
@@ -164,7 +164,7 @@ def _mode_collapse(r: dict) -> str:
         "Metz et al. (2016, Figure 1) in our library: four `keras_gan.train` runs on the "
         f"8-Gaussian ring, {s['steps']:,} steps each, sampled from the same "
         f"{s['samples']:,} latents every {s['every']} steps "
-        "(`keras_gan.callbacks.SampleSnapshots`). `gan`, `unrolled` (K = 5) and `pacgan` "
+        "(`keras_gan.training.callbacks.SampleSnapshots`). `gan`, `unrolled` (K = 5) and `pacgan` "
         "(packs of 2) train in the benchmark's one common setting (the VEEGAN / "
         "Unrolled-GAN setting of `benchmarks/toy_modes.py`: z in R^256, batch 512, Adam "
         "1e-4 / 1e-3), so that only the variant differs; `preset` is "

@@ -2,7 +2,7 @@
 Figure 1), on the 8-Gaussian ring of the mode-collapse benchmark.
 
 Each row is one `keras_gan.train(cfg)` run, sampled from fixed latents at
-the same steps by `keras_gan.callbacks.SampleSnapshots`: `gan`, `unrolled`
+the same steps by `keras_gan.training.callbacks.SampleSnapshots`: `gan`, `unrolled`
 and `pacgan` in the one common setting of the mode-collapse benchmark
 (`BASELINE`: the VEEGAN / Unrolled-GAN setting, MLPs of 2 x 128 units, z in
 R^256, batch 512, Adam with D at 1e-4 and G at 1e-3, as
@@ -16,7 +16,7 @@ steps), they made even the plain minimax `gan` cover all 8 modes (91% high
 quality): the preset's small latent and large batches do most of the work,
 and no collapse was left to show. Written as a grid
 of snapshots (PNG) and an animation (GIF, one frame per snapshot), with
-the benchmark's mode metrics (`keras_gan.metrics.mode_metrics`: modes
+the benchmark's mode metrics (`keras_gan.evaluation.metrics.mode_metrics`: modes
 covered, % high-quality samples) of each snapshot.
 """
 
@@ -68,10 +68,10 @@ def row_config(row: str, steps: int, seed: int, out: str):
 def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     from export.runtime import sample_latents
-    from keras_gan.callbacks import SampleSnapshots
-    from keras_gan.data import toy_mixture
-    from keras_gan.metrics import mode_metrics
-    from keras_gan.train import train
+    from keras_gan.data.pipeline import toy_mixture
+    from keras_gan.evaluation.metrics import mode_metrics
+    from keras_gan.training.callbacks import SampleSnapshots
+    from keras_gan.training.trainer import train
 
     s = {**(TINY if tiny else FULL), **overrides}
     rows = list(s["rows"])

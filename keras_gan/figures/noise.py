@@ -53,7 +53,7 @@ def _loss_slope(d, x, sigma, draws: int = 64) -> np.ndarray:
     sees noisy samples (by autodiff of the library's `minimax_g_loss`)."""
     import tensorflow as tf
 
-    from keras_gan.losses import minimax_g_loss
+    from keras_gan.models.losses import minimax_g_loss
 
     x = tf.constant(np.asarray(x, np.float32))
     total = np.zeros(x.shape[0])
@@ -72,12 +72,12 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.callbacks import StepHistory
-    from keras_gan.data import make_dataset, sample_gauss1d
+    from keras_gan.data.pipeline import make_dataset, sample_gauss1d
     from keras_gan.figures.disjoint import _stream
     from keras_gan.figures.saturation import _GeneratorMean
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_mlp_discriminator, build_mlp_generator
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_mlp_discriminator, build_mlp_generator
+    from keras_gan.training.callbacks import StepHistory
 
     s = {**(TINY if tiny else FULL), **overrides}
     tricks = [(f"instance noise {sg:g}", dict(instance_noise=sg)) for sg in s["sigmas"]]

@@ -42,9 +42,9 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.data import gauss1d_params, make_dataset, sample_gauss1d
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_mlp_discriminator, build_mlp_generator
+    from keras_gan.data.pipeline import gauss1d_params, make_dataset, sample_gauss1d
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_mlp_discriminator, build_mlp_generator
 
     s = {**(TINY if tiny else FULL), **overrides}
     snapshots = sorted(set(s["snapshots"]) | set(s["panels"]))

@@ -3,10 +3,10 @@
 project's default preset (`keras-gan train`: `clustered` GAN, DCGAN
 networks, EMA of G) on `--dataset` (default: the embedded MNIST digits).
 
-One `keras_gan.train(cfg)` run; `keras_gan.callbacks.SampleSnapshots`
+One `keras_gan.train(cfg)` run; `keras_gan.training.callbacks.SampleSnapshots`
 keeps what the sampling generator (the EMA generator) makes from 64 fixed
 latents at each snapshot step. Where the project has a classifier for the
-data (`keras_gan.evaluator.choose_evaluator`: digits now; any source whose
+data (`keras_gan.evaluation.evaluator.choose_evaluator`: digits now; any source whose
 evaluator is added later, e.g. emoji, with no change here) each snapshot
 is also scored: Frechet distance in the classifier's features and its
 Inception-style score, on `scored` samples against as many real ones.
@@ -37,7 +37,7 @@ def run_config(dataset: str, steps: int, seed: int, out: str, preset: str | None
     or a preset file's settings, trained for `steps` steps in one epoch,
     quietly, in `out`."""
     from keras_gan.config import read_yaml
-    from keras_gan.gans import configure
+    from keras_gan.models.gans import configure
 
     values = {k: v for k, v in read_yaml(preset).items() if k not in RUN_KEYS} if preset else {}
     values.update(dataset=dataset, **({"image_size": image_size} if image_size else {}))
@@ -49,12 +49,12 @@ def run_config(dataset: str, steps: int, seed: int, out: str, preset: str | None
 def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          dataset: str | None = None, **overrides) -> dict:
     from export.runtime import sample_latents
-    from keras_gan.callbacks import SampleSnapshots
-    from keras_gan.data import first_examples, load_dataset
-    from keras_gan.evaluator import choose_evaluator
-    from keras_gan.images import make_grid, to_uint8
-    from keras_gan.metrics import frechet_distance_from_features, inception_score
-    from keras_gan.train import train
+    from keras_gan.data.images import make_grid, to_uint8
+    from keras_gan.data.pipeline import first_examples, load_dataset
+    from keras_gan.evaluation.evaluator import choose_evaluator
+    from keras_gan.evaluation.metrics import frechet_distance_from_features, inception_score
+    from keras_gan.training.callbacks import SampleSnapshots
+    from keras_gan.training.trainer import train
 
     s = {**(TINY if tiny else FULL), **overrides}
     if dataset:

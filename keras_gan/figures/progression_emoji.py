@@ -10,7 +10,7 @@ from keras_gan.figures import progression
 
 NAME = "progression-emoji"
 TITLE = "A training progression on colour images"
-EMOJI = "emoji64"  # the named data set, as the preset says (keras_gan.named_data)
+EMOJI = "emoji64"  # the named data set, as the preset says (keras_gan.data.named)
 FULL = dict(dataset=EMOJI, preset="presets/emoji-32.yaml", image_size=32,
             snapshots=(10, 100, 1000, 2000), samples=64, scored=2000)
 TINY = dict(dataset=EMOJI, preset="presets/emoji-32.yaml", image_size=32, snapshots=(2, 4),

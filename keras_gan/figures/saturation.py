@@ -2,7 +2,7 @@
 Goodfellow 2016, NIPS tutorial, Figure 16).
 
 Left: the generator's losses as the library computes them
-(`keras_gan.losses.minimax_g_loss`, the saturating log(1 - D(G(z))), and
+(`keras_gan.models.losses.minimax_g_loss`, the saturating log(1 - D(G(z))), and
 `non_saturating_g_loss`, -log D(G(z))), and the size of their gradient with
 respect to D's logit (by autodiff), as functions of D(G(z)): D(G(z)) for the
 saturating loss, 1 - D(G(z)) for the other. Where D confidently rejects the
@@ -12,7 +12,7 @@ Right: the same, measured in a real run where D wins early. One generator
 and one discriminator pre-trained alone until it rejects the fakes (1D
 data far from where G starts); then two `GAN`s from identical copies, one
 per loss, trained by `fit` with `grad_norms=True`, a
-`keras_gan.callbacks.StepHistory` recording each step's generator gradient
+`keras_gan.training.callbacks.StepHistory` recording each step's generator gradient
 norm, D(G(z)) and the generator's mean. The generator uses plain SGD, as in
 the paper: Adam would rescale a vanishing gradient back to full-sized
 steps and hide what the loss does.
@@ -37,7 +37,7 @@ def loss_curves(num: int = 401) -> dict:
     of the library's loss functions, on logits from -12 to 12."""
     import tensorflow as tf
 
-    from keras_gan.losses import minimax_g_loss, non_saturating_g_loss
+    from keras_gan.models.losses import minimax_g_loss, non_saturating_g_loss
 
     z = tf.constant(np.linspace(-12.0, 12.0, num), tf.float32)
     out = {"d": common.sigmoid(z.numpy())}
@@ -57,10 +57,10 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.callbacks import StepHistory
-    from keras_gan.data import make_dataset
-    from keras_gan.gans import build_gan
-    from keras_gan.networks import build_mlp_discriminator, build_mlp_generator
+    from keras_gan.data.pipeline import make_dataset
+    from keras_gan.models.gans import build_gan
+    from keras_gan.models.networks import build_mlp_discriminator, build_mlp_generator
+    from keras_gan.training.callbacks import StepHistory
 
     s = {**(TINY if tiny else FULL), **overrides}
     bar = common.Progress(s["pretrain"] + 2 * s["steps"], NAME, progress)

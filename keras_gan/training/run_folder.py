@@ -16,7 +16,7 @@ A run folder holds no path of its own: it may be moved or copied, then
 resumed or exported where it is now (config.json's `out` says where it was
 last trained; `load_generator` reports the folder it read).
 Training writes it (`write_config`, `write_data_info`, `append_metrics`);
-`load_generator` and `export_run` (`keras-gan export`), `keras_gan.evaluate`
+`load_generator` and `export_run` (`keras-gan export`), `keras_gan.evaluation.evaluate`
 (`keras-gan eval`) read it. The file formats of an export are `export.writer`'s.
 Keras and TensorFlow are imported by the functions that load models, so
 importing this module is instant.
@@ -234,9 +234,9 @@ def load_generator(source):
     # clustered generators) and the VAE for load_model: a whole GAN names them.
     import keras
 
-    import keras_gan.gans  # noqa: F401
-    import keras_gan.vae  # noqa: F401
-    from keras_gan.clusters import upgrade_legacy_sampler
+    import keras_gan.models.gans  # noqa: F401
+    import keras_gan.models.vae  # noqa: F401
+    from keras_gan.models.clusters import upgrade_legacy_sampler
 
     source = Path(source).expanduser()
     info: dict = {}

@@ -22,7 +22,7 @@
 
 `GAN` applies them (its `perturb` hook and `discriminator_loss`); the
 schedule is `anneal`. Spectral normalization is a network option
-(`keras_gan.networks`, `spectral_norm=True`).
+(`keras_gan.models.networks`, `spectral_norm=True`).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_gan.gan import GAN
-from keras_gan.penalties import gradient_penalty
+from keras_gan.models.gan import GAN
+from keras_gan.models.penalties import gradient_penalty
 
 __all__ = ["WGAN", "WGANGP", "gradient_penalty"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_gan.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
+from keras_gan.training.distribute import ReplicaLossScaleOptimizer, ReplicaSeedGenerator, step_logs
 
 
 def unwrap_optimizer(optimizer):
@@ -49,7 +49,7 @@ class GenerativeModel(keras.Model):
         super().__init__(**kwargs)
         self.seed = seed
         # Replica-aware: under tf.distribute a plain SeedGenerator hands every
-        # replica the same noise (keras_gan/distribute.py).
+        # replica the same noise (keras_gan/training/distribute.py).
         self.seed_generator = ReplicaSeedGenerator(seed, name=seed_name)
 
     def _make_trackers(self, names) -> None:

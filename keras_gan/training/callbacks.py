@@ -13,10 +13,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gan import run_folder
+from keras_gan.data.images import save_grid, save_scatter
 from keras_gan.errors import UserError
-from keras_gan.images import save_grid, save_scatter
-from keras_gan.summaries import PngSummaries
+from keras_gan.training import run_folder
+from keras_gan.training.summaries import PngSummaries
 
 STATE_FILE = "state.json"
 CHECKPOINT_FILE = "ckpt.weights.h5"  # the weights of state files that name none (older runs)
@@ -200,7 +200,7 @@ class Checkpoint(keras.callbacks.Callback):
 
 class MetricsCSV(keras.callbacks.Callback):
     """Appends one row per epoch to a CSV: epoch, step, seconds, then metrics
-    (`keras_gan.run_folder.append_metrics`).
+    (`keras_gan.training.run_folder.append_metrics`).
 
     Unlike Keras's CSVLogger it writes no empty val_ columns, records the
     step (generator updates) and the wall time, and appends across resumes;
@@ -242,8 +242,8 @@ class FrechetDistance(keras.callbacks.Callback):
     def __init__(self, evaluator, real_images, num_samples: int = 2000, every: int = 1,
                  seed: int = 0, num_classes: int | None = None):
         super().__init__()
-        from keras_gan.evaluator import EvaluatorError
-        from keras_gan.metrics import FeatureStats
+        from keras_gan.evaluation.evaluator import EvaluatorError
+        from keras_gan.evaluation.metrics import FeatureStats
 
         problem = evaluator.fits(np.shape(real_images)[1:])
         if problem:
@@ -256,8 +256,8 @@ class FrechetDistance(keras.callbacks.Callback):
         self.num_classes = num_classes
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_gan.evaluate import generate
-        from keras_gan.metrics import FeatureStats, stats_frechet_distance
+        from keras_gan.evaluation.evaluate import generate
+        from keras_gan.evaluation.metrics import FeatureStats, stats_frechet_distance
 
         if logs is None:
             return

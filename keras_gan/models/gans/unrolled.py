@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan.distribute import mean_over_replicas
-from keras_gan.gan import GAN
+from keras_gan.models.gan import GAN
+from keras_gan.training.distribute import mean_over_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")

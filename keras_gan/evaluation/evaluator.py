@@ -27,17 +27,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gan.classifiers import (  # noqa: F401  (re-exported: the evaluators' data)
+from keras_gan.config import EVALUATORS as CONFIG_EVALUATORS
+from keras_gan.errors import UserError
+from keras_gan.evaluation.classifiers import (  # noqa: F401  (re-exported: the evaluators' data)
     EMOJI_CATEGORIES,
     HELD_OUT,
     MNIST_SAMPLE,
     build_digit_classifier,
     mnist_splits,
 )
-from keras_gan.config import EVALUATORS as CONFIG_EVALUATORS
-from keras_gan.errors import UserError
 
-_SAVED = Path(__file__).resolve().parents[1] / "saved_models"
+_SAVED = Path(__file__).resolve().parents[2] / "saved_models"
 DEFAULT_CLASSIFIER = _SAVED / "digit-classifier" / "classifier.keras"
 DEFAULT_EMOJI_CLASSIFIER = _SAVED / "emoji-classifier" / "classifier.keras"
 TRAIN_COMMAND = "python benchmarks/train_digit_classifier.py"
@@ -387,7 +387,7 @@ def choose_evaluator(name: str, source: str, shape, class_names=None, path=None)
         name: "auto" (see `auto_evaluator`), "none", or an `EVALUATORS` key,
             the user's choice for data the project cannot recognise (their own
             digits, say): it must still fit the images' shape.
-        source, shape, class_names: the data set's (`keras_gan.data.DataInfo`).
+        source, shape, class_names: the data set's (`keras_gan.data.pipeline.DataInfo`).
         path: the classifier file (default: the shipped one).
 
     Raises:

@@ -11,7 +11,7 @@ data folder:
    `~/.keras`), where `keras.datasets` keeps MNIST and CIFAR too.
 
 `keras-gan data emoji64` writes it there: built from the npm packages with
-the npm client (`keras_gan.emoji64.from_npm`), or copied from a file you
+the npm client (`keras_gan.data.emoji64.from_npm`), or copied from a file you
 have (`--from PATH`), checked before it is copied. Nothing here imports
 TensorFlow: the CLI runs this before it loads.
 """
@@ -110,7 +110,7 @@ def obtain(name: str, source: str | None = None) -> Path:
             check(name, src)
             shutil.copyfile(src, partial)
         else:
-            from keras_gan.emoji64 import from_npm
+            from keras_gan.data.emoji64 import from_npm
 
             from_npm(partial)
             check(name, partial)

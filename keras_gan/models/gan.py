@@ -26,12 +26,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan import tricks
-from keras_gan.base import GenerativeModel, check_networks
 from keras_gan.config import check_ada, check_penalties, check_tricks
-from keras_gan.distribute import mean_over_replicas
-from keras_gan.losses import LOSSES, get_loss
-from keras_gan.penalties import zero_centered_penalty
+from keras_gan.models import tricks
+from keras_gan.models.base import GenerativeModel, check_networks
+from keras_gan.models.losses import LOSSES, get_loss
+from keras_gan.models.penalties import zero_centered_penalty
+from keras_gan.training.distribute import mean_over_replicas
 
 ADA_DEFAULT_OPS = "color,translation,cutout"  # ADA's ops when --augment names none
 
@@ -46,7 +46,7 @@ class GAN(GenerativeModel):
         latent_dim: size of z; read from the generator's input if None.
         d_steps: k, discriminator updates per generator update. The fit
             batch must hold k * m examples; each update gets its own m.
-        loss: loss family in `keras_gan.losses.LOSSES`.
+        loss: loss family in `keras_gan.models.losses.LOSSES`.
         seed: seed of the model's `SeedGenerator` (latents drawn in steps);
             its state is saved with the weights, so a resumed run continues
             the same noise stream.
@@ -57,7 +57,7 @@ class GAN(GenerativeModel):
             al. 2019); sample and export from it. Part of the model, so it is
             checkpointed and resumed with everything else.
         instance_noise: stddev of Gaussian noise added to every sample D
-            sees in training, real and fake (`keras_gan.tricks`).
+            sees in training, real and fake (`keras_gan.models.tricks`).
         label_smoothing: one-sided smoothing s: real targets 1 - s (losses
             with targets only: minimax, non_saturating, least_squares).
         label_noise: plus a per-example uniform jitter in [0, label_noise]
@@ -83,7 +83,7 @@ class GAN(GenerativeModel):
         grad_norms: also log "d_grad_norm" and "g_grad_norm", the global L2
             norm of each update's gradient with respect to its network's
             weights (of the unscaled loss). Off by default: the step then
-            traces no extra op. Per-step values: `keras_gan.callbacks.StepHistory`.
+            traces no extra op. Per-step values: `keras_gan.training.callbacks.StepHistory`.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")

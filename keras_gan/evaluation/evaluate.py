@@ -1,7 +1,7 @@
 """`evaluate(source)`: score a generator without trusting its loss curves.
 
 Images are scored in the features of an extractor that fits them
-(`keras_gan.evaluator.choose_evaluator`: the project's digit classifier for
+(`keras_gan.evaluation.evaluator.choose_evaluator`: the project's digit classifier for
 MNIST, following TF-GAN's MNIST metrics, its emoji classifier for emoji, or
 InceptionV3 for those with its weights); 2D mixtures by the mode metrics of
 the ring/grid protocol. Every image metric is reported beside its real-data
@@ -23,10 +23,10 @@ import keras
 import numpy as np
 
 from export.runtime import sample_latents
-from keras_gan import metrics as M
+from keras_gan.data.images import save_grid, save_scatter
 from keras_gan.errors import UserError
-from keras_gan.images import save_grid, save_scatter
-from keras_gan.run_folder import METRICS_FILE, METRICS_INDEX, read_metrics
+from keras_gan.evaluation import metrics as M
+from keras_gan.training.run_folder import METRICS_FILE, METRICS_INDEX, read_metrics
 
 
 class EvalError(UserError, ValueError):
@@ -115,12 +115,12 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
         num_samples: generated samples (the protocol uses 10,000).
         real: data source of the reference (default: the model's training data).
         classifier: path of the classifier (default: the shipped one).
-        evaluator: the extractor (`keras_gan.evaluator.choose_evaluator`):
+        evaluator: the extractor (`keras_gan.evaluation.evaluator.choose_evaluator`):
             "auto" picks the one trained on the model's data, if any.
     """
-    from keras_gan.data import load_dataset, toy_mixture
-    from keras_gan.named_data import renamed
-    from keras_gan.run_folder import load_generator
+    from keras_gan.data.named import renamed
+    from keras_gan.data.pipeline import load_dataset, toy_mixture
+    from keras_gan.training.run_folder import load_generator
 
     generator, info = load_generator(source)
     config = info.get("config") or {}
@@ -146,7 +146,7 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
         result["modes"] = M.mode_metrics(fake, means, std)
         result["_samples"], result["_centres"] = fake, means
     else:
-        from keras_gan.evaluator import choose_evaluator
+        from keras_gan.evaluation.evaluator import choose_evaluator
 
         # The reference data first: its class names tell `auto` what it is
         # (an exported card of an unconditional model carries none).

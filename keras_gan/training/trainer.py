@@ -3,8 +3,8 @@
 This is the only library module that reads the config; everything it calls
 takes explicit arguments, and everything variant-specific (data
 preparation, networks, compile, what is sampled) is the registered
-`Variant`'s (keras_gan/variant.py): this module names no variant. The run
-folder's layout is `keras_gan.run_folder`'s.
+`Variant`'s (keras_gan/models/variant.py): this module names no variant. The run
+folder's layout is `keras_gan.training.run_folder`'s.
 """
 
 from __future__ import annotations
@@ -21,9 +21,14 @@ import keras
 import numpy as np
 
 from export.runtime import sample_latents
-from keras_gan import distribute
-from keras_gan import run_folder as rf
-from keras_gan.callbacks import (
+from keras_gan.config import ConfigError, TrainConfig
+from keras_gan.data.pipeline import batch_dataset, first_examples, load_dataset, toy_mixture
+from keras_gan.errors import UserError
+from keras_gan.models.gans import get_gan
+from keras_gan.models.losses import get_loss
+from keras_gan.training import distribute
+from keras_gan.training import run_folder as rf
+from keras_gan.training.callbacks import (
     Checkpoint,
     FrechetDistance,
     MetricsCSV,
@@ -34,11 +39,6 @@ from keras_gan.callbacks import (
     restore_checkpoint,
     save_model_atomic,
 )
-from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.data import batch_dataset, first_examples, load_dataset, toy_mixture
-from keras_gan.errors import UserError
-from keras_gan.gans import get_gan
-from keras_gan.losses import get_loss
 
 # Options that may differ between a run and its --resume: they change neither
 # the model, the data stream nor the optimisation. The strategy only changes
@@ -396,7 +396,7 @@ def _evaluator(cfg: TrainConfig, info):
     else the missing column looks like a bug, and the way to get one is hidden."""
     if not cfg.fd_every or info.kind != "image":
         return None
-    from keras_gan.evaluator import MissingClassifierError, choose_evaluator
+    from keras_gan.evaluation.evaluator import MissingClassifierError, choose_evaluator
 
     try:
         evaluator = choose_evaluator(cfg.evaluator, info.source, info.shape, info.class_names)

@@ -1,5 +1,5 @@
 """Clustered GAN: an unconditional GAN trained as a conditional one on k-means
-clusters of the real data (keras_gan/clusters.py says why).
+clusters of the real data (keras_gan/models/clusters.py says why).
 
 Training is the conditional loop unchanged: the data yields (images, cluster
 index), D is a projection discriminator, fakes in a D update take the real
@@ -16,16 +16,16 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_gan.clusters import (
+from keras_gan.config import ConfigError
+from keras_gan.models.clusters import (
     assign_tensor,
     cluster_boundaries,
     cluster_of,
     fit_clusters,
     unconditional_sampler,
 )
-from keras_gan.config import ConfigError
-from keras_gan.gan import GAN
-from keras_gan.variant import DataPlan, Variant
+from keras_gan.models.gan import GAN
+from keras_gan.models.variant import DataPlan, Variant
 
 # k-means runs on at most this many real examples (the first ones of the
 # source): ~100 examples per centroid at the default 100 clusters, a few

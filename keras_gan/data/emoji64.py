@@ -1,6 +1,6 @@
 """emoji64: 7,572 real colour emoji, built from two npm packages.
 
-`keras-gan data emoji64` obtains it (see `keras_gan.named_data`): `npm pack`
+`keras-gan data emoji64` obtains it (see `keras_gan.data.named`): `npm pack`
 fetches emoji-datasource-twitter and emoji-datasource-google at `VERSION`,
 and `build` turns their PNGs into the arrays below. Nothing else here
 touches the network.

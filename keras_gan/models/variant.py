@@ -1,6 +1,6 @@
 """`Variant`: everything a registered variant owns, in one object.
 
-A registry entry (keras_gan/gans/__init__.py) says, for its variant:
+A registry entry (keras_gan/models/gans/__init__.py) says, for its variant:
 - its model class and loss family;
 - its options (`Option`: default, rule, help), reachable as
   `--gan-option NAME=VALUE` / YAML `gan_options:`, validated here with a
@@ -12,9 +12,9 @@ A registry entry (keras_gan/gans/__init__.py) says, for its variant:
 - how its networks and model are built (`build`) and compiled (`compile`);
 - what users sample and export (`sampler`).
 
-`keras_gan/train.py` calls these and names no variant. Variants that need
+`keras_gan/training/trainer.py` calls these and names no variant. Variants that need
 more than a class, a loss and options subclass `Variant` (clustered.py,
-the VAE baseline in keras_gan/vae.py).
+the VAE baseline in keras_gan/models/vae.py).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Variant:
 
     Attributes:
         name: the registered name (`--gan NAME`).
-        loss: the loss family (`keras_gan.losses.LOSSES`).
+        loss: the loss family (`keras_gan.models.losses.LOSSES`).
         description: one line with its paper.
         cls: the model class (a `GAN` subclass).
         conditional: trains on the data's labels; networks take labels.
@@ -127,7 +127,7 @@ class Variant:
         once per run. Conditional variants need labelled data."""
         if not self.conditional:
             return DataPlan()
-        from keras_gan.data import require_labels
+        from keras_gan.data.pipeline import require_labels
 
         require_labels(info)
         return DataPlan(with_labels=True, num_classes=info.num_classes)
@@ -149,7 +149,7 @@ class Variant:
         discriminator for what the class feeds it, e.g. PacGAN's packs) and
         `cls` around them. `model_kwargs` are `GAN` arguments (seed, loss,
         d_steps, tricks)."""
-        from keras_gan.networks import build_networks, resolve_arch
+        from keras_gan.models.networks import build_networks, resolve_arch
 
         # Resolved on the samples, not on D's input: PacGAN's packs of grey
         # images have several channels and must not turn "auto" into resnet.

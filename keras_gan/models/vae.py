@@ -4,7 +4,7 @@ An encoder q(z|x) = N(z_mean, exp(z_log_var)) and a decoder p(x|z) trained
 together by maximising the evidence lower bound (ELBO) with the
 reparameterisation trick (their Section 2.4): z = mean + sigma * eps.
 
-The decoder is a keras-gan generator (built by `keras_gan.networks`, input
+The decoder is a keras-gan generator (built by `keras_gan.models.networks`, input
 "z", float32 output in [-1, 1] for images), exposed as `vae.generator`, so
 sampling from the prior, the sample grids, the exporter and the metrics treat
 a VAE exactly like a GAN. `model.optimizer` counts steps as the GAN's does.
@@ -24,8 +24,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from keras_gan.base import GenerativeModel, check_networks
-from keras_gan.networks import (
+from keras_gan.models.base import GenerativeModel, check_networks
+from keras_gan.models.networks import (
     _check_image_shape,
     _down_block,
     _resnet_stages,
@@ -36,7 +36,7 @@ from keras_gan.networks import (
     resnet_filters,
     resolve_arch,
 )
-from keras_gan.variant import Option, Variant
+from keras_gan.models.variant import Option, Variant
 
 # sigma of p(x|z) = N(decoder(z), sigma^2 I), in data units, for [-1, 1]
 # images (0.5 on [0, 1] pixels): the loss is then half the summed squared
@@ -92,7 +92,7 @@ def build_encoder(sample_shape, latent_dim: int, width: int, arch: str = "auto",
                   depth: int = 2, name: str = "encoder") -> keras.Model:
     """sample -> (z_mean, z_log_var), each float32 (latent_dim,).
 
-    The body is the matching discriminator's (`keras_gan.networks`): strided
+    The body is the matching discriminator's (`keras_gan.models.networks`): strided
     convolutions and LeakyReLU for images ("dcgan"), down-sampling residual
     blocks and global sum pooling ("resnet", without spectral norm), Dense
     and LeakyReLU for "mlp"; two Dense heads replace its logit.
@@ -254,9 +254,9 @@ def build_vae(arch: str, latent_dim: int, sample_shape, width: int, depth: int =
               seed=None, beta: float = 1.0, sigma: float = RECON_SIGMA) -> VAE:
     """An uncompiled VAE for samples of `sample_shape`.
 
-    The decoder is `keras_gan.networks`' generator of `arch` (so it keeps the
+    The decoder is `keras_gan.models.networks`' generator of `arch` (so it keeps the
     generator contract), the encoder `build_encoder`'s of the same arch.
-    `arch="auto"` picks as the GANs do (`keras_gan.networks.resolve_arch`).
+    `arch="auto"` picks as the GANs do (`keras_gan.models.networks.resolve_arch`).
     """
     sample_shape = tuple(int(s) for s in sample_shape)
     arch = resolve_arch(arch, sample_shape)

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_gan.colors import parse_background
 from keras_gan.config import SOURCES_HELP  # noqa: F401  (re-exported)
+from keras_gan.data.colors import parse_background
+from keras_gan.data.named import NAMED
+from keras_gan.data.named import find as find_named
 from keras_gan.errors import DataError
-from keras_gan.named_data import NAMED
-from keras_gan.named_data import find as find_named
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SHUFFLE_BUFFER = 10_000
-_MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
+_MNIST_SAMPLE = Path(__file__).parents[1] / "assets" / "mnist10k.npz"
 
 # How a bad source's one-line message ends. The list itself, SOURCES_HELP, is
 # the epilog of `keras-gan train --help`; it lives in keras_gan/config.py,
@@ -156,7 +156,7 @@ def load_dataset(
         x, y, _ = _read_npz(_MNIST_SAMPLE)
         names = tuple(str(i) for i in range(10))
         return _from_arrays(source, x, y, image_size, class_names=names)
-    if source in NAMED:  # a file in the data folder (keras_gan.named_data)
+    if source in NAMED:  # a file in the data folder (keras_gan.data.named)
         x, y, names = _read_npz(find_named(source))
         return _from_arrays(source, x, y, image_size, names, background)
     if source in ("ring", "grid"):

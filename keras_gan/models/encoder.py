@@ -13,7 +13,7 @@ For a conditional generator E has a class head trained on G's samples
 (cross-entropy on the label they were drawn with); its `labels` output is
 the arg-max, and the image term uses it. The clustered model's sampler (one
 input z whose first coordinate picks a k-means cluster by the interval it
-falls in, `keras_gan.clusters`) is trained the same way against the
+falls in, `keras_gan.models.clusters`) is trained the same way against the
 conditional generator inside it: regressing z[0] directly was tried first
 and failed (on the shipped mnist-dcgan the latent loss hardly fell and
 most reconstructions of real digits were another digit), because the
@@ -277,10 +277,10 @@ def encoder_for(source, out=None, *, dataset: str | None = None, steps: int = 20
     from pathlib import Path
 
     from export.encoder import write_encoder
-    from keras_gan.classifiers import HELD_OUT
-    from keras_gan.data import first_examples, load_dataset
+    from keras_gan.data.pipeline import first_examples, load_dataset
     from keras_gan.errors import UserError
-    from keras_gan.run_folder import export_run, load_generator
+    from keras_gan.evaluation.classifiers import HELD_OUT
+    from keras_gan.training.run_folder import export_run, load_generator
 
     source = Path(source).expanduser()
     is_export = source.is_dir() and (source / "model.json").is_file()
@@ -337,7 +337,7 @@ def encoder_for(source, out=None, *, dataset: str | None = None, steps: int = 20
 
 def _features(evaluator, dataset, shape, class_names):
     """The evaluator's feature model and name for the projector, or (None, None)."""
-    from keras_gan.evaluator import choose_evaluator
+    from keras_gan.evaluation.evaluator import choose_evaluator
 
     ev = choose_evaluator(evaluator, dataset, shape, class_names)
     if ev is None or not hasattr(ev, "model"):

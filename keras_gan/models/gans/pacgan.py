@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan.gan import GAN
+from keras_gan.models.gan import GAN
 
 
 def pacgan_discriminator_shape(sample_shape, pack):

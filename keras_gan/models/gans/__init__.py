@@ -1,6 +1,6 @@
-"""The registry of variants: a name -> its `Variant` (keras_gan/variant.py).
+"""The registry of variants: a name -> its `Variant` (keras_gan/models/variant.py).
 
-A loss-only variant is two functions in `keras_gan/losses.py` and one
+A loss-only variant is two functions in `keras_gan/models/losses.py` and one
 `register_gan` line below; a variant that changes the loop is a small file
 in this package defining a `GAN` subclass (and, if it prepares data or
 builds networks its own way, a `Variant` subclass), plus its line here.
@@ -11,13 +11,13 @@ by being registered.
 from __future__ import annotations
 
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.gan import GAN
-from keras_gan.gans.clustered import ClusteredGAN, ClusteredVariant
-from keras_gan.gans.pacgan import PacGAN
-from keras_gan.gans.unrolled import UnrolledGAN
-from keras_gan.gans.wgan import WGAN, WGANGP
-from keras_gan.losses import LOSSES
-from keras_gan.variant import DataPlan, Option, Variant
+from keras_gan.models.gan import GAN
+from keras_gan.models.gans.clustered import ClusteredGAN, ClusteredVariant
+from keras_gan.models.gans.pacgan import PacGAN
+from keras_gan.models.gans.unrolled import UnrolledGAN
+from keras_gan.models.gans.wgan import WGAN, WGANGP
+from keras_gan.models.losses import LOSSES
+from keras_gan.models.variant import DataPlan, Option, Variant
 
 __all__ = ["DataPlan", "Option", "Variant", "build_gan", "configure", "get_gan",
            "list_gans", "list_variants", "register", "register_gan"]
@@ -167,8 +167,8 @@ register_gan("pacgan", loss="non_saturating", cls=PacGAN,
 
 
 def _register_vae() -> None:
-    # The VAE baseline trains through the same glue (keras_gan/vae.py).
-    from keras_gan.vae import VaeVariant
+    # The VAE baseline trains through the same glue (keras_gan/models/vae.py).
+    from keras_gan.models.vae import VaeVariant
 
     register(VaeVariant())
 

@@ -5,7 +5,7 @@ MNIST (`mnist_score`, `mnist_frechet_distance`), the project scores images
 with small classifiers it trains itself on data it has: one for digits
 (`benchmarks/train_digit_classifier.py` -> `saved_models/digit-classifier/`)
 and one for colour emoji (`benchmarks/train_emoji_classifier.py` ->
-`saved_models/emoji-classifier/`). `keras_gan.evaluator` loads them.
+`saved_models/emoji-classifier/`). `keras_gan.evaluation.evaluator` loads them.
 """
 
 from pathlib import Path
@@ -16,7 +16,7 @@ import numpy as np
 HELD_OUT = 2000
 # The embedded digits' rows are already shuffled: the first 8,000 train the
 # classifier and the last HELD_OUT are its held-out test split.
-MNIST_SAMPLE = Path(__file__).parent / "assets" / "mnist10k.npz"
+MNIST_SAMPLE = Path(__file__).parents[1] / "assets" / "mnist10k.npz"
 # The Unicode categories of emoji64.npz's `y` (its `class_names`), in order.
 EMOJI_CATEGORIES = (
     "Activities", "Animals & Nature", "Component", "Flags", "Food & Drink", "Objects",

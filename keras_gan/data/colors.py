@@ -1,7 +1,7 @@
 """The `background` option: the colour transparent images are composited onto.
 
 Kept free of heavy imports: keras_gan/config.py validates the option with it
-before TensorFlow loads, and keras_gan/data.py composites with it.
+before TensorFlow loads, and keras_gan/data/pipeline.py composites with it.
 """
 
 import re
