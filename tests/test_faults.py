@@ -29,8 +29,8 @@ import pytest
 
 from keras_gan.cli import main
 from keras_gan.config import TrainConfig
-from keras_gan.training import callbacks
-from keras_gan.training.callbacks import (
+from keras_gan.training import checkpoints
+from keras_gan.training.checkpoints import (
     STATE_FILE,
     TMP_WEIGHTS,
     CheckpointError,
@@ -54,7 +54,7 @@ WRAPPER = textwrap.dedent('''
     import keras
     import numpy as np
 
-    from keras_gan.training import callbacks
+    from keras_gan.training import checkpoints
     from keras_gan.cli import main
 
     mode, log = sys.argv[1], Path(sys.argv[2])
@@ -69,7 +69,7 @@ WRAPPER = textwrap.dedent('''
         (log / "stalled").write_text(what)
         time.sleep(600)  # kill -9 comes here
 
-    real_save = callbacks.Checkpoint.save
+    real_save = checkpoints.Checkpoint.save
 
     def save(self):
         global saves
@@ -88,15 +88,15 @@ WRAPPER = textwrap.dedent('''
                 f.truncate(os.path.getsize(path) // 2)
             stall(str(path))
 
-    real_atomic = callbacks._atomic_write_text
+    real_atomic = checkpoints._atomic_write_text
 
     def atomic(path, text):
-        if mode == "stall-commit" and saves == 2 and path.name == callbacks.STATE_FILE:
+        if mode == "stall-commit" and saves == 2 and path.name == checkpoints.STATE_FILE:
             path.with_name(path.name + ".tmp").write_text(text[: len(text) // 2])
             stall(text)
         real_atomic(path, text)
 
-    real_begin = callbacks.Checkpoint.on_train_begin
+    real_begin = checkpoints.Checkpoint.on_train_begin
 
     def begin(self, logs=None):
         path = log / f"begin-{os.getpid()}.json"
@@ -105,9 +105,9 @@ WRAPPER = textwrap.dedent('''
                                         "d": int(self.model.d_optimizer.iterations)}))
         real_begin(self, logs)
 
-    callbacks.Checkpoint.save = save
-    callbacks.Checkpoint.on_train_begin = begin
-    callbacks._atomic_write_text = atomic
+    checkpoints.Checkpoint.save = save
+    checkpoints.Checkpoint.on_train_begin = begin
+    checkpoints._atomic_write_text = atomic
     keras.Model.save_weights = save_weights
     sys.exit(main(sys.argv[3:]))
 ''')
@@ -395,4 +395,4 @@ def test_corrupt_checkpoint_state_and_weights_are_refused_on_resume(tmp_path):
     assert str(e.value) == (f"checkpoint state {tmp_path}/run/checkpoints/state.json is corrupt "
                             "(Expecting property name enclosed in double quotes: line 1 column 2 "
                             "(char 1)); delete the checkpoints folder to start over")
-    assert callbacks.STATE_FILE == STATE_FILE
+    assert checkpoints.STATE_FILE == STATE_FILE

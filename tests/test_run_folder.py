@@ -24,7 +24,7 @@ import pytest
 
 from keras_gan.cli import main
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.training.callbacks import (
+from keras_gan.training.checkpoints import (
     STATE_FILE,
     CheckpointError,
     CorruptState,

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from keras_gan.config import TrainConfig
-from keras_gan.training.callbacks import read_checkpoint_step, weights_name
+from keras_gan.training.checkpoints import read_checkpoint_step, weights_name
 from keras_gan.training.trainer import TrainError, build_model, train
 
 TOY = dict(dataset="ring", width=16, latent_dim=4, batch_size=32, steps_per_epoch=10,

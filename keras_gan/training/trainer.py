@@ -29,12 +29,14 @@ from keras_gan.models.losses import get_loss
 from keras_gan.training import distribute
 from keras_gan.training import run_folder as rf
 from keras_gan.training.callbacks import (
-    Checkpoint,
     FrechetDistance,
     MetricsCSV,
     SampleGrid,
     SkippedUpdates,
     StopOnNonFinite,
+)
+from keras_gan.training.checkpoints import (
+    Checkpoint,
     checkpoint_files,
     restore_checkpoint,
     save_model_atomic,
