@@ -32,8 +32,9 @@ from keras_gan.training.checkpoints import (
     restore_checkpoint,
     weights_name,
 )
+from keras_gan.training.disk import disk_needs
 from keras_gan.training.run_folder import export_run, human_bytes, read_config
-from keras_gan.training.trainer import TrainError, build_model, disk_needs, train
+from keras_gan.training.trainer import TrainError, build_model, train
 
 # nsgan: the default (clustered) variant first clusters the data, which is
 # most of a tiny run's time.
@@ -302,6 +303,20 @@ def test_a_run_that_takes_most_of_the_free_disk_warns(tmp_path, monkeypatch, cap
         f"(checkpoints 3 x {h(needs.checkpoint)}: --keep-checkpoints 2 and the one being "
         f"written; sample grids 1 x {h(needs.grid)}; final models {h(needs.models)}), more "
         f"than half of the {h(free)} free there\n")
+
+
+def test_the_disk_estimate_counts_the_tensorboard_sample_images(tmp_path):
+    """With --tensorboard each sample grid is written again, as an image
+    summary under logs/samples: one per epoch to come."""
+    cfg = TrainConfig(**{**TOY, "tensorboard": True, "epochs": 3}, out=str(tmp_path / "run"))
+    model = build_model(cfg, (2,))
+    needs, without = disk_needs(cfg, model, (2,)), disk_needs(
+        cfg.replace(tensorboard=False), model, (2,))
+    assert (needs.summaries, without.summaries) == (3, 0)
+    assert needs.summary >= needs.grid
+    assert needs.total == without.total + 3 * needs.summary
+    assert f"; TensorBoard sample images 3 x {human_bytes(needs.summary)}; " in needs.describe()
+    assert "TensorBoard" not in without.describe()
 
 
 def test_the_disk_estimate_is_from_above_and_not_wildly_so(runs):
