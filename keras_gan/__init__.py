@@ -6,6 +6,16 @@ and `keras-gan --help` do not pay TensorFlow's import time; the first use of
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for static tools (type checkers, mkdocstrings): no import at run time
+    from keras_gan.config import TrainConfig  # noqa: F401
+    from keras_gan.data.pipeline import load_dataset, make_dataset  # noqa: F401
+    from keras_gan.models.clusters import LatentCluster  # noqa: F401
+    from keras_gan.models.gan import GAN  # noqa: F401
+    from keras_gan.models.gans import build_gan, configure, get_gan, list_gans, register_gan  # noqa: F401
+    from keras_gan.models.networks import build_networks  # noqa: F401
+    from keras_gan.training.trainer import train  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -31,6 +41,9 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
+    # No submodule of keras_gan shares an exported name (the training
+    # function lives in keras_gan.training.trainer), so an import of a
+    # submodule never shadows one of these.
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'keras_gan' has no attribute {name!r}")

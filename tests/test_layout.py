@@ -90,3 +90,20 @@ def test_no_import_circles():
     assert "export.latents" in graph["export.projection"]  # the graph sees real imports
     assert "export.projection" in graph["export.runtime"]  # lazy ones too
     assert circles(graph) == []
+
+
+def test_no_submodule_shadows_an_exported_name():
+    """`keras_gan.train` is the function even after the module that defines
+    it was imported (a submodule named `train` would win once imported)."""
+    import importlib
+
+    import keras_gan
+
+    importlib.import_module("keras_gan.training.trainer")
+    from keras_gan import train
+    from keras_gan.training.trainer import train as defined
+
+    assert callable(train) and train is defined
+    assert not set(keras_gan._EXPORTS) & {p.stem for p in (REPO / "keras_gan").iterdir()}
+    for name, module in keras_gan._EXPORTS.items():
+        assert getattr(keras_gan, name) is getattr(importlib.import_module(module), name)
