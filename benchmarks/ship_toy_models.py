@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from export.runtime import sample_latents  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.data.images import save_scatter  # noqa: E402
-from keras_gan.data.pipeline import toy_mixture  # noqa: E402
+from keras_gan.data.sources import toy_mixture  # noqa: E402
 from keras_gan.evaluation.metrics import mode_metrics  # noqa: E402
 from keras_gan.training.run_folder import export_run, load_generator  # noqa: E402
 from keras_gan.training.trainer import train  # noqa: E402

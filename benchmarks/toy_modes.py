@@ -63,7 +63,7 @@ import tensorflow as tf  # noqa: E402
 from export.runtime import sample_latents  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.data.images import save_scatter  # noqa: E402
-from keras_gan.data.pipeline import toy_mixture  # noqa: E402
+from keras_gan.data.sources import toy_mixture  # noqa: E402
 from keras_gan.evaluation.metrics import mode_metrics  # noqa: E402
 from keras_gan.models.gans import get_gan  # noqa: E402
 from keras_gan.training.trainer import train  # noqa: E402

@@ -10,15 +10,8 @@ import pytest
 from conftest import needs_data
 from PIL import Image
 
-from keras_gan.data.pipeline import (
-    SOURCES_HELP,
-    DataError,
-    DataInfo,
-    load_dataset,
-    make_dataset,
-    sample_toy,
-    toy_mixture,
-)
+from keras_gan.data.pipeline import SOURCES_HELP, DataError, load_dataset, make_dataset
+from keras_gan.data.sources import DataInfo, sample_toy, toy_mixture
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_FILE = ROOT / "keras_gan" / "assets" / "mnist10k.npz"

@@ -3,13 +3,8 @@
 import numpy as np
 import pytest
 
-from keras_gan.data.pipeline import (
-    DataError,
-    gauss1d_params,
-    load_dataset,
-    make_dataset,
-    sample_gauss1d,
-)
+from keras_gan.data.pipeline import DataError, load_dataset, make_dataset
+from keras_gan.data.sources import gauss1d_params, sample_gauss1d
 
 
 def test_params_default_and_given():

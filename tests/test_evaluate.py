@@ -74,7 +74,7 @@ def test_eval_after_a_resume_that_adds_the_fd_column(tmp_path, capsys):
     """A run without the digit FD, resumed with it: metrics.csv widens its
     header (the first epoch's FD cells empty) and `keras-gan eval` reports
     on the run, loss curves included."""
-    from keras_gan.data.pipeline import _MNIST_SAMPLE
+    from keras_gan.data.sources import _MNIST_SAMPLE
     from keras_gan.training.run_folder import read_metrics
 
     # 400 of the embedded digits: the FD's and the report's real features

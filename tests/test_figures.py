@@ -106,7 +106,7 @@ def test_mode_collapse_grid_and_animation(tmp_path, snapshots):
     figure shows PacGAN getting there by step 1,750 in the plain setting)."""
     from PIL import Image
 
-    from keras_gan.data.pipeline import toy_mixture
+    from keras_gan.data.sources import toy_mixture
     from keras_gan.evaluation.metrics import mode_metrics
 
     n = _make("mode-collapse", tmp_path, rows=("gan", "preset"), steps=500, every=250,

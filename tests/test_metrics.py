@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from keras_gan.data.pipeline import sample_toy, toy_mixture
+from keras_gan.data.sources import sample_toy, toy_mixture
 from keras_gan.evaluation import metrics
 
 

@@ -10,7 +10,7 @@ from conftest import needs_data
 from export.runtime import OnnxGenerator, sample_latents
 from keras_gan.config import TrainConfig
 from keras_gan.data.named import NAMED
-from keras_gan.data.pipeline import toy_mixture
+from keras_gan.data.sources import toy_mixture
 from keras_gan.evaluation.metrics import mode_metrics
 from keras_gan.models.gans import get_gan, list_gans
 

@@ -119,7 +119,8 @@ def evaluate(source, *, num_samples: int = 10_000, seed: int = 0, real: str | No
             "auto" picks the one trained on the model's data, if any.
     """
     from keras_gan.data.named import renamed
-    from keras_gan.data.pipeline import load_dataset, toy_mixture
+    from keras_gan.data.pipeline import load_dataset
+    from keras_gan.data.sources import toy_mixture
     from keras_gan.training.run_folder import load_generator
 
     generator, info = load_generator(source)

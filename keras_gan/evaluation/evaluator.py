@@ -387,7 +387,7 @@ def choose_evaluator(name: str, source: str, shape, class_names=None, path=None)
         name: "auto" (see `auto_evaluator`), "none", or an `EVALUATORS` key,
             the user's choice for data the project cannot recognise (their own
             digits, say): it must still fit the images' shape.
-        source, shape, class_names: the data set's (`keras_gan.data.pipeline.DataInfo`).
+        source, shape, class_names: the data set's (`keras_gan.data.sources.DataInfo`).
         path: the classifier file (default: the shipped one).
 
     Raises:

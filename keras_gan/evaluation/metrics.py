@@ -346,7 +346,7 @@ def mode_metrics(samples, means, std, hq_stds: float = 3.0) -> dict:
 
     Args:
         samples: (N, D) generated points (the protocol draws 2,500).
-        means: (K, D) mixture means, e.g. from `keras_gan.data.pipeline.toy_mixture`.
+        means: (K, D) mixture means, e.g. from `keras_gan.data.sources.toy_mixture`.
         std: The components' standard deviation.
         hq_stds: The high-quality radius, in units of std.
 

@@ -121,7 +121,7 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.data.pipeline import sample_gauss1d
+    from keras_gan.data.sources import sample_gauss1d
     s = {**(TINY if tiny else FULL), **overrides}
     thetas = [float(t) for t in s["thetas"]]
     bar = common.Progress(len(thetas) * (s["d_steps"] + s["critic_steps"])

@@ -68,7 +68,7 @@ def row_config(row: str, steps: int, seed: int, out: str):
 def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     from export.runtime import sample_latents
-    from keras_gan.data.pipeline import toy_mixture
+    from keras_gan.data.sources import toy_mixture
     from keras_gan.evaluation.metrics import mode_metrics
     from keras_gan.training.callbacks import SampleSnapshots
     from keras_gan.training.trainer import train

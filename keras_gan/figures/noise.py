@@ -72,7 +72,8 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.data.pipeline import make_dataset, sample_gauss1d
+    from keras_gan.data.pipeline import make_dataset
+    from keras_gan.data.sources import sample_gauss1d
     from keras_gan.figures.disjoint import _stream
     from keras_gan.figures.saturation import _GeneratorMean
     from keras_gan.models.gans import build_gan

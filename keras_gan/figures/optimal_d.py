@@ -42,7 +42,8 @@ def make(out_dir, *, tiny: bool = False, seed: int = 0, progress: bool = True,
          **overrides) -> dict:
     import keras
 
-    from keras_gan.data.pipeline import gauss1d_params, make_dataset, sample_gauss1d
+    from keras_gan.data.pipeline import make_dataset
+    from keras_gan.data.sources import gauss1d_params, sample_gauss1d
     from keras_gan.models.gans import build_gan
     from keras_gan.models.networks import build_mlp_discriminator, build_mlp_generator
 

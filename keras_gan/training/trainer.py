@@ -22,7 +22,8 @@ import numpy as np
 
 from export.runtime import sample_latents
 from keras_gan.config import ConfigError, TrainConfig
-from keras_gan.data.pipeline import batch_dataset, first_examples, load_dataset, toy_mixture
+from keras_gan.data.pipeline import batch_dataset, first_examples, load_dataset
+from keras_gan.data.sources import toy_mixture
 from keras_gan.errors import UserError
 from keras_gan.models.gans import get_gan
 from keras_gan.models.losses import get_loss
