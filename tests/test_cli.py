@@ -1,4 +1,4 @@
-"""keras_gan/cli.py: flags generated from the config, precedence, errors."""
+"""keras_gan/cli/: flags generated from the config, precedence, errors."""
 
 import json
 import re
@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from keras_gan.cli import build_parser, main, resolve_config
+from keras_gan.cli import build_parser, main
+from keras_gan.cli.flags import resolve_config
 from keras_gan.config import TrainConfig
 
 

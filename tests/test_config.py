@@ -67,7 +67,7 @@ def test_background_option():
     """--background: what transparent images are composited onto; one clear line if bad."""
     import argparse
 
-    from keras_gan.cli import add_config_flags
+    from keras_gan.cli.flags import add_config_flags
 
     assert TrainConfig().background == "white"
     for good in ("black", "WHITE", "#ff0000", "#A0b1C2"):

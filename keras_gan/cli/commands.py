@@ -1,107 +1,18 @@
-"""`keras-gan`: the command line. `main(argv=None)` is the console script.
-
-Subcommands live in `COMMANDS` (name -> (add_arguments, run)); each later
-feature (eval, export, demo) adds one entry. The `train` flags are generated
-from `TrainConfig`'s fields, so the dataclass is the one definition of an
-option. Precedence: defaults < --config YAML < flags; with --resume, the run
-folder's saved config.json replaces the defaults and YAML.
-
-TensorFlow is imported only when a command runs, so `--help` is instant.
-"""
+"""The subcommands of `keras-gan`: for each, the function that adds its
+arguments and the one that runs it, in `COMMANDS` (name -> (add_arguments,
+run, help)). Each imports what it needs (TensorFlow among it) when it runs,
+so that `--help` is instant."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
-from keras_gan.config import (
-    EVALUATORS,
-    SOURCES_HELP,
-    TrainConfig,
-    default_run_dir,
-    read_yaml,
-)
+from keras_gan.cli.flags import add_config_flags, resolve_config
+from keras_gan.config import EVALUATORS, SOURCES_HELP, TrainConfig
 from keras_gan.errors import UserError
-
-
-def _parse_optional(kind):
-    def parse(text: str):
-        return None if text.lower() in ("none", "null", "") else kind(text)
-
-    parse.__name__ = kind.__name__  # argparse names the type in its errors
-    return parse
-
-
-_TYPES = {"int": int, "float": float, "str": str,
-          "int | None": _parse_optional(int), "str | None": _parse_optional(str)}
-
-
-def add_config_flags(parser: argparse.ArgumentParser, cls=TrainConfig) -> None:
-    """One flag per dataclass field: --batch-size for batch_size, with the
-    field's help text and default. Defaults are SUPPRESSed so that the
-    parsed namespace holds only what the user typed."""
-    for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type == "dict":  # gan_options: --gan-option NAME=VALUE, repeatable
-            parser.add_argument(flag.rstrip("s"), dest=f.name, action="append",
-                                type=_option_pair, default=argparse.SUPPRESS,
-                                metavar="NAME=VALUE", help=f.metadata.get("help", ""))
-            continue
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
-        if f.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_text)
-            continue
-        parser.add_argument(flag, type=_TYPES[f.type], default=argparse.SUPPRESS,
-                            choices=f.metadata.get("choices"), metavar=f.name.upper(),
-                            help=help_text)
-
-
-def _option_pair(text: str) -> tuple[str, object]:
-    """'pack=4' -> ('pack', 4): the value read as YAML (numbers, null, true)."""
-    import yaml
-
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    return name.strip().replace("-", "_"), parsed
-
-
-def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """defaults < YAML < flags; with --resume the run's config.json is the base."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    flags = {k: v for k, v in vars(args).items() if k in names}
-    values = read_yaml(args.config) if args.config else {}
-    if "gan_options" in flags:  # flag pairs update the YAML's mapping
-        pairs = flags.pop("gan_options")
-        base = values.get("gan_options") or {}
-        if not isinstance(base, dict):
-            raise UserError(f"{args.config}: gan_options must be a mapping of name: value")
-        values["gan_options"] = {**base, **dict(pairs)}
-    values.update(flags)
-    if values.get("resume"):
-        from keras_gan.training.run_folder import read_config
-
-        defaults = TrainConfig()
-        run_dir = Path(values.get("out") or default_run_dir(
-            values.get("gan", defaults.gan), values.get("dataset", defaults.dataset)))
-        saved = read_config(run_dir)
-        if saved is not None:
-            # The run goes on where it was found: a moved or copied folder's
-            # config.json still names where it was trained.
-            values = {**saved, **values, "out": values.get("out") or str(run_dir)}
-    # The variant's recipe and options (imports the registry: TensorFlow).
-    from keras_gan.models.gans import configure
-
-    return configure(values, source=args.config or "flags")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -376,77 +287,3 @@ COMMANDS = {
              "serve the exported generators in a web page (Gradio, ONNX Runtime): "
              "sampling and interpolation"),
 }
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="keras-gan",
-        description="Train GANs with Keras, export and serve their generators.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (add_arguments, run, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        add_arguments(p)
-        p.set_defaults(run=run)
-    return parser
-
-
-def one_line(error: BaseException) -> str:
-    """The error's message on one line. Ours are one line already; this keeps
-    the promise for text quoted from other libraries (Keras, h5py, onnxruntime),
-    whose messages may span lines."""
-    return " ".join(part.strip() for part in str(error).splitlines() if part.strip())
-
-
-def _start_tensorflow_quietly() -> None:
-    """Imports TensorFlow and finds its devices with file descriptor 2 pointed
-    at a temporary file, shown only if that fails. TensorFlow 2.21 logs its
-    start-up (oneDNN, "Could not find cuda drivers", a cuInit "error") through
-    absl before any log level applies, so TF_CPP_MIN_LOG_LEVEL=3 no longer
-    quiets it, and a user error would not be the one line on stderr."""
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        except BaseException:
-            os.dup2(saved, 2)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def main(argv: list[str] | None = None) -> int:
-    # Quiet TensorFlow's C++ start-up chatter (on a CPU machine it logs a CUDA
-    # "error"); set TF_CPP_MIN_LOG_LEVEL=0 to see it. Python errors still show.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1")
-    if args.command not in ("demo", "data") and quiet:
-        _start_tensorflow_quietly()  # the demo and `data` never import TensorFlow
-    # The export layer's errors are user errors too (ValueErrors: export/ does
-    # not import keras_gan). Both modules are light: numpy, no TensorFlow.
-    from export.runtime import GeneratorError
-    from export.writer import ExportError
-
-    try:
-        return args.run(args)
-    except (UserError, ExportError, GeneratorError) as e:
-        print(f"keras-gan {args.command}: error: {one_line(e)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted; continue with --resume", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
