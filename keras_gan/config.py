@@ -1,6 +1,6 @@
 """`TrainConfig`: the one frozen dataclass a training run is described by.
 
-Config flows one way: CLI flags / YAML -> `TrainConfig` -> `train.py`, which
+Config flows one way: CLI flags / YAML -> `TrainConfig` -> `keras_gan/training/trainer.py`, which
 hands explicit arguments to the builders. Every field has a default and a
 one-line `help` (the CLI's `--help` is generated from it), so this file is the
 single place where an option is defined.
