@@ -7,7 +7,7 @@ alone. Latents come from numpy seeds (`sample_latents`), the same function
 training uses for its sample grids, so Keras, SavedModel and ONNX
 make the same picture for the same seed.
 
-The contract a generator file must keep (also `../shared/protocols.md`):
+The contract a generator file must keep (also docs/export.md):
 - input `z`: float32 [N, latent_dim], N dynamic, z ~ N(0, I);
 - conditional models add input `labels`: int64 [N];
 - output `images`: float32 [N, H, W, C] in [-1, 1] (toy 2D models: [N, 2]);

@@ -77,6 +77,11 @@ def _opt(default: Any, help: str, **kw: Any) -> Any:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Everything one training run needs, and nothing else: the CLI flags and
+    the YAML presets fill it (one flag per field, its help from the field's
+    metadata), `config.json` in the run folder stores it, and `train(cfg)`
+    reads it. Frozen: derive a variant with `cfg.replace(field=value)`."""
+
     # -- data --
     dataset: str = _opt("mnist-sample", "data source: mnist-sample, emoji64, tfds:NAME[:SPLIT], "
                         "folder:PATH, npz:PATH, ring, grid or gauss1d[:MEAN,STD]")
@@ -177,7 +182,8 @@ class TrainConfig:
     fd_every: int = _opt(1, "log the FD every N epochs, as <extractor>_fd (0: off)")
     evaluator: str = _opt("auto", "feature extractor of that FD: auto (digit for the MNIST "
                           "sources, emoji for emoji64 data, else none), digit, emoji, "
-                          "inception (needs the ImageNet weights) or none", choices=EVALUATORS)
+                          "inception (ImageNet weights, downloaded once by Keras) or none",
+                          choices=EVALUATORS)
     fd_samples: int = _opt(2000, "generated samples per FD evaluation during training")
     verbose: int = _opt(1, "Keras fit verbosity: 0 silent, 1 progress bar, 2 one line "
                         "per epoch")

@@ -99,16 +99,19 @@ def test_color_is_brightness_then_saturation_then_contrast_by_hand():
 
 
 def test_translation_and_cutout_follow_their_draws_by_hand():
-    # 8 x 6 images: the height and width must not be confused, and the cutout
-    # is 4 x 3, an even side and an odd one (whose centres range differently).
+    # 8 x 6 images: the height and width must not be confused; the cutout has
+    # an even side and an odd one (whose centres range differently).
     x = np.random.default_rng(4).uniform(1, 2, (8, 8, 6, 1)).astype("float32")  # no zeros
     y = np.asarray(tricks.augment_translation(x, keras.random.SeedGenerator(7)))
     dy, dx = _replay(7, ("i", -1, 2), ("i", -1, 2))  # 1/8 of 8 and of 6, rounded: 1 px
     for xi, yi, a, b in zip(x, y, dy, dx, strict=True):
         np.testing.assert_array_equal(yi, _shift(xi, int(a), int(b)))
-    for images in (x, x.transpose(0, 2, 1, 3)):  # 8 x 6, then 6 x 8
+    # 12 x 10 for the cutout: sides 6 and 5, where `ch // 2` differs from
+    # `ch - 2` (at 4 and 3 the two agree, so a 4 x 3 cutout cannot tell them).
+    x = np.random.default_rng(5).uniform(1, 2, (8, 12, 10, 1)).astype("float32")
+    for images in (x, x.transpose(0, 2, 1, 3)):  # 12 x 10, then 10 x 12
         h, w = images.shape[1:3]
-        ch, cw = h // 2, w // 2  # ratio 1/2: 4 and 3
+        ch, cw = h // 2, w // 2  # ratio 1/2: 6 and 5
         y = np.asarray(tricks.augment_cutout(images, keras.random.SeedGenerator(9)))
         # centres: 0..side for an even side, 0..side - 1 for an odd one
         cy, cx = _replay(9, ("i", 0, h + 1 - ch % 2), ("i", 0, w + 1 - cw % 2))

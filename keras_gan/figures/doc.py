@@ -217,7 +217,7 @@ def _gan_vs_vae(r: dict) -> str:
         f"distance to the nearest mode {g['spread']:.3f}; VAE: {v['modes']}/8 modes, "
         f"{v['high_quality']:.1f}% high quality, mean distance {v['spread']:.3f}: its "
         "Gaussian likelihood spreads samples between the modes (Kingma and Welling 2014). "
-        "Bottom: the README's digit comparison, each model trained 60 epochs (the "
+        "Bottom: the digit comparison of the benchmarks page, each model trained 60 epochs (the "
         "committed reports in `benchmarks/results/eval/`, not retrained here):\n\n"
         "| digits | FD | score | precision | recall |\n|---|---|---|---|---|\n" + d_rows)
 

@@ -8,7 +8,7 @@ batch, optimizer and steps, by the same `keras_gan.train`, scored by the same
 mode metrics. The VAE covers every mode but spreads its samples between
 them (few high-quality samples): the blur of a Gaussian likelihood, in 2D.
 
-Bottom: the README's digit comparison, not retrained here: the committed
+Bottom: the digit comparison of the benchmarks page, not retrained here: the committed
 evaluation reports of the default preset, a plain DCGAN and the VAE, each
 trained 60 epochs (benchmarks/results/eval/*/eval.json and samples.png,
 whose commands README.md gives); their numbers are copied into this

@@ -378,6 +378,10 @@ class GAN(GenerativeModel):
         return list(zip(reals, ops.split(labels, self.d_steps, axis=0), strict=True))
 
     def train_step(self, data):
+        """One step of Goodfellow et al.'s Algorithm 1: `d_steps` discriminator
+        updates, each on its own real minibatch (`split_real` cuts the fit
+        batch into k), then one generator update; returns the logged means.
+        Override `d_step` / `g_step` or the loss hooks, not this loop."""
         parts = self.split_real(data)
         values = {}
         for real, labels in parts:  # unrolled by tf.function: k is a Python int
