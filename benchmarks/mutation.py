@@ -291,7 +291,8 @@ def explanation(module: str, survivor: dict, known: list[dict]) -> str | None:
     for e in known:
         if (RENAMED.get(e["module"], e["module"]) == RENAMED.get(module, module)
                 and e["operator"] == survivor["operator"]
-                and e["source"] in survivor["source"]):
+                and e["source"] in survivor["source"]
+                and e.get("mutant", "") in survivor.get("diff", "")):
             return e["why"]
     return None
 

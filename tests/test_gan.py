@@ -92,6 +92,56 @@ def test_generator_runs_in_training_mode_inside_the_step():
     assert not np.allclose(before, bn.moving_mean.numpy())
 
 
+class TrainingProbe(keras.layers.Layer):
+    """Passes its input through and records the `training` flag it got."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    def call(self, x, training=None):
+        self.seen.append(training)
+        return x
+
+
+def test_discriminator_runs_in_training_mode_inside_the_step():
+    probe = TrainingProbe()
+    d = keras.Sequential([keras.Input((2,)), probe, keras.layers.Dense(1)])
+    gan = GAN(tiny_points_gan().generator, d, seed=0)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), run_eagerly=True)
+    probe.seen.clear()  # Sequential's own build called it once, with None
+    gan.fit(points_ds(n=64), epochs=1, verbose=0)
+    assert probe.seen and all(flag is True for flag in probe.seen), probe.seen
+    # The hook alone defaults to training mode too, as a subclass's step calls it.
+    probe.seen.clear()
+    gan.discriminate(np.zeros((2, 2), "float32"))
+    assert probe.seen == [True]
+
+
+@pytest.mark.parametrize("network", ["d", "g"])
+def test_each_replica_weighs_its_loss_by_one_over_the_replica_count(network):
+    """Under N replicas each one's mean loss is scaled by 1 / N before its
+    gradients are summed: with plain SGD a network's update is then exactly
+    1 / N of the one-replica update from the same weights and draws. (The
+    scale is faked here at 1/2; a real two-replica run is test_distribute's.)
+    The other network's learning rate is 0, so it cannot move the first."""
+    def update(scale):
+        gan = tiny_points_gan()
+        lr = {"d": 0.0, "g": 0.0, network: 0.5}
+        gan.compile(keras.optimizers.SGD(lr["d"]), keras.optimizers.SGD(lr["g"]))
+        if scale is not None:
+            gan._replica_scale = lambda: scale
+        model = gan.discriminator if network == "d" else gan.generator
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        gan.fit(points_ds(n=32), epochs=1, verbose=0, shuffle=False)
+        return [w.numpy() - b for w, b in zip(model.trainable_weights, before, strict=True)]
+
+    whole, half = update(None), update(0.5)
+    assert max(np.abs(u).max() for u in whole) > 1e-3  # the network moved
+    for a, b in zip(whole, half, strict=True):  # float32 weights: 1e-7 of round-off
+        np.testing.assert_allclose(b, a / 2, rtol=1e-4, atol=2e-7)
+
+
 @pytest.mark.parametrize("loss, g_expected", [("non_saturating", math.log(2)),
                                               ("minimax", -math.log(2))])
 def test_step_losses_equal_hand_values_for_a_constant_discriminator(loss, g_expected):

@@ -344,6 +344,22 @@ def test_ada_moves_p_by_the_real_images_seen_over_its_interval(monkeypatch, repl
                                atol=1e-7)
 
 
+def test_ada_defaults_move_p_by_one_over_100k_images():
+    """The defaults: p adjusted every 4 D updates, by the images seen over
+    100 kimg (Karras et al. 2020 use 500 kimg at their scale; here data sets
+    are small, so p may move five times faster)."""
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("dcgan", 4, (28, 28, 1), 4)
+    gan = build_gan("nsgan", g, d, seed=0, ada_target=0.6)
+    high = tf.constant(np.ones((8, 1), "float32"))
+    ps = []
+    for _ in range(8):
+        gan.ada_observe(high)
+        ps.append(float(gan.ada_p.numpy()))
+    step = 4 * 8 / 100_000
+    np.testing.assert_allclose(ps, [0, 0, 0, step, step, step, step, 2 * step], atol=1e-9)
+
+
 def test_ada_p_rises_when_the_discriminator_overfits_a_tiny_real_set():
     gan = _ada_gan()
     x = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
