@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -405,8 +406,9 @@ def main(argv=None) -> int:
                             ignore=shutil.ignore_patterns("__pycache__"))
         elif not (args.resume or args.collect):
             _copy(work / "checkout", args.tests_at)
-        sock = work / "server.sock"
-        sock.unlink(missing_ok=True)
+        # A socket path may hold at most 107 bytes (AF_UNIX), fewer than a run
+        # folder named after several modules takes: the socket lives in /tmp.
+        sock = Path(tempfile.mkdtemp(prefix="kg-mutation-")) / "server.sock"
         server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve",
                                    str(sock), str(work / "checkout")],
                                   cwd=work / "checkout", stdout=subprocess.PIPE, text=True,
