@@ -316,6 +316,25 @@ def test_bad_arguments_are_refused():
         GAN(keras.Sequential([keras.layers.Dense(2)]), gan.discriminator)
     with pytest.raises(ValueError, match="unknown loss"):
         GAN(gan.generator, gan.discriminator, loss="nope")
+    for decay in (-0.5, 1.0, 1.5):  # 0 (or None) turns the average off
+        with pytest.raises(ValueError, match=rf"ema_decay must be in \(0, 1\), got {decay}"):
+            GAN(gan.generator, gan.discriminator, ema_decay=decay)
+
+
+def test_compile_defaults_to_one_step_per_execution():
+    """Callbacks see every step (per-step history, checkpoints mid-epoch)
+    unless steps_per_execution is asked for."""
+
+    class Count(keras.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Count.batches += 1
+
+    gan = tiny_points_gan()
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    gan.fit(points_ds(n=128), epochs=1, verbose=0, callbacks=[Count()])
+    assert Count.batches == 4 and iterations(gan.g_optimizer) == 4
 
 
 def test_conditional_gan_trains_on_labelled_batches():
