@@ -42,6 +42,13 @@ def _train(args: argparse.Namespace) -> int:
             if variant.recipe:
                 print(f"{'':12s}recipe: " + ", ".join(f"{k}={v}" for k, v in
                                                       variant.recipe.items()))
+        from keras_gan.models.translation.registry import TRANSLATORS
+
+        for name, entry in TRANSLATORS.items():  # image-to-image: --dataset takes pairs
+            print(f"{name:10s} {'translator':21s} {entry.description}")
+            for key, opt in get_gan(name).options.items():
+                default = "null" if opt.default is None else opt.default
+                print(f"{'':12s}--gan-option {key}={default}: {opt.help}")
         return 0
     cfg = resolve_config(args)
     if args.dry_run:
@@ -55,10 +62,15 @@ def _train(args: argparse.Namespace) -> int:
     if not result.chief:  # only the chief wrote the run folder
         print(f"\nWorker done at step {result.step}; the chief wrote {run}/")
         return 0
+    from keras_gan.models.translation.registry import TRANSLATORS
+
+    translator = cfg.gan in TRANSLATORS
     print(f"\nTrained to step {result.step}. Results in {run}/:\n"
-          f"  samples/      images of fixed latents, one per epoch\n"
+          f"  samples/      images of fixed "
+          f"{'validation sources translated' if translator else 'latents'}, one per epoch\n"
           f"  metrics.csv   losses and D outputs per epoch\n"
-          f"  generator.keras, gan.keras   the trained models\n"
+          f"  {'translator' if translator else 'generator'}.keras, gan.keras   "
+          "the trained models\n"
           f"  logs/         TensorBoard: tensorboard --logdir {run / 'logs'}")
     return 0
 

@@ -27,6 +27,7 @@ from keras_gan.data.sources import toy_mixture
 from keras_gan.errors import UserError
 from keras_gan.models.gans import get_gan
 from keras_gan.models.losses import get_loss
+from keras_gan.models.translation.registry import list_translators
 from keras_gan.training import distribute
 from keras_gan.training import run_folder as rf
 from keras_gan.training.callbacks import (
@@ -42,6 +43,7 @@ from keras_gan.training.checkpoints import (
     save_model_atomic,
 )
 from keras_gan.training.disk import DiskNeeds, disk_needs
+from keras_gan.training.fit_loop import fit_from
 
 # Options that may differ between a run and its --resume: they change neither
 # the model, the data stream nor the optimisation. The strategy only changes
@@ -225,6 +227,10 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     strategy's scope and `batch_size` is the global minibatch. Under
     multiworker every worker calls this; only the chief writes the run folder.
     """
+    if cfg.gan in list_translators():  # image-to-image: pairs in, its own grid and files
+        from keras_gan.training.translate import train_translator
+
+        return train_translator(cfg, callbacks)
     # First: multiworker must be set up before TensorFlow runs anything.
     strategy = distribute.make_strategy(cfg.strategy)
     # Check names, data and the model before the run folder is written, so
@@ -387,25 +393,10 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
     if cfg.tensorboard and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / rf.LOGS_DIR)))
 
-    history: dict = {}
-    # A run resumed mid-epoch first finishes that epoch, then goes on by
-    # whole epochs; each fit gets the data stream from the current step on.
-    while step < total:
-        epoch = step // steps_per_epoch
-        partial = step % steps_per_epoch
-        epochs = epoch + 1 if partial else cfg.epochs
-        h = model.fit(_stream(cfg, source, info, plan, step), epochs=epochs,
-                      initial_epoch=epoch, steps_per_epoch=steps_per_epoch - partial,
-                      callbacks=callbacks, verbose=cfg.verbose, shuffle=False)
-        for k, v in h.history.items():
-            history.setdefault(k, []).extend(v)
-        new_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-        stopped = new_step == step or model.stop_training  # e.g. TerminateOnNaN
-        step = new_step
-        if guard.message:
-            raise TrainError(guard.message)
-        if stopped:
-            break
+    history, step = fit_from(model, lambda at: _stream(cfg, source, info, plan, at), step,
+                             cfg.epochs, steps_per_epoch, callbacks, cfg.verbose)
+    if guard.message:
+        raise TrainError(guard.message)
 
     if chief:
         # What users sample from: z alone for unconditional variants.

@@ -52,9 +52,15 @@ def register_gan(name: str, *, loss: str, description: str, cls: type = GAN,
 
 
 def get_gan(name: str) -> Variant:
+    """The variant `name`: a registered one, or a translator's (its options and
+    recipe; `keras_gan.training.translate` trains it)."""
     try:
         return _REGISTRY[name]
     except KeyError:
+        from keras_gan.models.translation.variant import translator_variant
+
+        if (translator := translator_variant(name)) is not None:
+            return translator
         raise ConfigError(
             f"unknown GAN variant {name!r}; registered: {', '.join(list_variants())}"
         ) from None
