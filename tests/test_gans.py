@@ -90,6 +90,26 @@ def test_wgan_clips_every_critic_weight():
         build_gan("wgan", g, d, clip_value=0)
 
 
+def test_wgan_clips_at_the_papers_c_by_default():
+    """Arjovsky et al. 2017 (Algorithm 1): c = 0.01, in Python and from the
+    command line (the registry's option default)."""
+    from keras_gan.models.variant import DataPlan
+
+    variant = get_gan("wgan")
+    keras.utils.set_random_seed(0)
+    built = variant.build(arch="mlp", sample_shape=(2,), plan=DataPlan(), latent_dim=3,
+                          width=8, depth=1, spectral_norm=False,
+                          options=variant.resolve_options({}), seed=0)
+    assert built.clip_value == 0.01
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("mlp", 4, (2,), 16)
+    gan = build_gan("wgan", g, d, seed=0)
+    gan.compile(keras.optimizers.Adam(0.1), keras.optimizers.Adam(1e-3))
+    gan.fit(tf.data.Dataset.from_tensor_slices(_points(16)).batch(16), epochs=1, verbose=0)
+    weights = np.concatenate([v.numpy().ravel() for v in d.trainable_variables])
+    assert np.isclose(np.abs(weights).max(), 0.01)
+
+
 def _linear_critic_gan(gp_weight):
     """WGAN-GP with a linear critic D(x) = w.x + b on 4x4 images: its input
     gradient is w at every xhat, so the penalty is gp_weight * (|w| - 1)^2."""

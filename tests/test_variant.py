@@ -191,6 +191,24 @@ def test_plan_without_data_needs_classes_only_for_conditional_variants():
     with pytest.raises(ConfigError) as e:
         get_gan("cgan").plan_without_data(None, clusters=4)
     assert str(e.value) == "--gan cgan is conditional: it needs labelled data (num_classes)"
+    # clustered: k clusters, none seen yet, so each equally likely
+    assert get_gan("clustered").plan_without_data(None, clusters=4) == DataPlan(
+        num_classes=4, model_kwargs={"cluster_prior": [0.25] * 4})
+
+
+def test_variants_options_and_plans_are_frozen():
+    """A variant is a registry entry shared by every run: nothing may alter it."""
+    import dataclasses
+
+    from keras_gan.models.variant import DataPlan, Option
+
+    for obj, name in ((get_gan("gan"), "name"), (DataPlan(), "num_classes"),
+                      (Option(1, "any"), "default")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, name, 3)
+    for name in list_gans():  # no attribute at all, not even a new one
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            get_gan(name).cache = {}
 
 
 def _built(name, **options):
@@ -219,6 +237,8 @@ def test_build_makes_the_networks_once_unless_d_sees_other_samples():
 
     with pytest.raises(TypeError, match="positional"):  # keyword-only: no swapped argument
         get_gan("gan").build("mlp", (2,), DataPlan(), 3, 8, 1, False, {})
+    with pytest.raises(TypeError, match="positional"):  # compile's flags: keywords too
+        get_gan("gan").compile(model, keras.optimizers.Adam, 1, False, 1)
 
 
 def test_sampler_is_the_ema_generator_unless_asked_for_the_raw_one():
