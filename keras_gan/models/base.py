@@ -127,12 +127,26 @@ class GenerativeModel(keras.Model):
     def save_own_variables(self, store):
         # SeedGenerator is not saveable by Keras; keep its state with the
         # weights so that a resumed run draws the noise an uninterrupted one
-        # would have drawn.
+        # would have drawn. The same for the layers that own one (a Dropout
+        # given a seed, as the translators' U-Nets are).
         store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
+        for i, generator in enumerate(self._layer_seed_generators()):
+            store[f"layer_seed_state_{i}"] = keras.ops.convert_to_numpy(generator.state)
 
     def load_own_variables(self, store):
-        if "seed_state" in store.keys():
+        keys = store.keys()
+        if "seed_state" in keys:
             self.seed_generator.state.assign(store["seed_state"][...])
+        for i, generator in enumerate(self._layer_seed_generators()):
+            if f"layer_seed_state_{i}" in keys:  # files from before they were kept
+                generator.state.assign(store[f"layer_seed_state_{i}"][...])
+
+    def _layer_seed_generators(self) -> list:
+        """The seed generators of the networks' layers, in a fixed order."""
+        return [layer.seed_generator
+                for layer in self._flatten_layers(include_self=False, recursive=True)
+                if isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator)
+                and layer.seed_generator is not self.seed_generator]
 
     # -- helpers of the steps ------------------------------------------------
 

@@ -60,7 +60,8 @@ def unet_depth(size: int) -> int:
 
 
 def build_unet(size: int, in_channels: int, out_channels: int, width: int, depth=None,
-               dropout: float = 0.5, norm: str = "instance", name: str = "unet") -> keras.Model:
+               dropout: float = 0.5, norm: str = "instance", name: str = "unet",
+               seed: int | None = None) -> keras.Model:
     """pix2pix's U-Net: (size, size, in_channels) -> (size, size, out_channels).
 
     Encoder level i (1..depth): 4x4 stride-2 conv of width * 2^(i-1) filters
@@ -81,6 +82,10 @@ def build_unet(size: int, in_channels: int, out_channels: int, width: int, depth
         width: filters of the first encoder level (the paper's 64).
         depth: stride-2 levels; default `unet_depth(size)`.
         dropout: rate of the innermost decoder blocks (0 for none).
+        seed: seeds the dropout masks. With a seed each Dropout layer owns its
+            `SeedGenerator`, whose state is a variable saved with the weights,
+            so a resumed run draws the masks an uninterrupted one would; without
+            one the masks come from Keras's global RNG, which no checkpoint holds.
     """
     _check_norm(norm)
     levels = _levels(size)
@@ -107,7 +112,8 @@ def build_unet(size: int, in_channels: int, out_channels: int, width: int, depth
         x = _norm(x, norm, f"up{j}_norm")
         x = layers.ReLU()(x)
         if dropout and j <= drops:
-            x = layers.Dropout(dropout, name=f"up{j}_dropout")(x)
+            x = layers.Dropout(dropout, seed=None if seed is None else seed + j,
+                               name=f"up{j}_dropout")(x)
         x = layers.Concatenate(name=f"skip{j}")([x, skip])
     x = layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same",
                                kernel_initializer=_INIT, name="to_image")(x)

@@ -35,7 +35,8 @@ def _networks(options: dict) -> tuple[dict, dict]:
 
 def _pix2pix(size, in_channels, out_channels, width, seed, adversarial=True, **options):
     unet, patchgan = _networks(options)
-    generator = build_unet(size, in_channels, out_channels, width, name="generator", **unet)
+    generator = build_unet(size, in_channels, out_channels, width, name="generator", seed=seed,
+                           **unet)
     discriminator = (build_patchgan(size, out_channels, width, condition_channels=in_channels,
                                     name="discriminator", **patchgan) if adversarial else None)
     return Pix2Pix(generator, discriminator, seed=seed, **options)
@@ -44,8 +45,9 @@ def _pix2pix(size, in_channels, out_channels, width, seed, adversarial=True, **o
 def _cyclegan(size, in_channels, out_channels, width, seed, **options):
     unet, patchgan = _networks(options)
     return CycleGAN(
-        build_unet(size, in_channels, out_channels, width, name="generator", **unet),
-        build_unet(size, out_channels, in_channels, width, name="generator_ba", **unet),
+        build_unet(size, in_channels, out_channels, width, name="generator", seed=seed, **unet),
+        build_unet(size, out_channels, in_channels, width, name="generator_ba",
+                   seed=None if seed is None else seed + 100, **unet),
         build_patchgan(size, in_channels, width, name="discriminator_a", **patchgan),
         build_patchgan(size, out_channels, width, name="discriminator_b", **patchgan),
         seed=seed, **options)
