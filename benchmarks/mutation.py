@@ -307,10 +307,11 @@ def report(results: dict) -> str:
            "`benchmarks/mutation_equivalent.yaml` for the equivalent mutants).", ""]
     for label in labels:
         run = results[label]
-        out += [f"## {label}", "", f"{run['note']} ({run['date']}, commit `{run['commit']}`, "
-                f"tests from `{run['tests_at']}`).", "",
+        out += [f"## {label}", "", f"{run['note']} (last run {run['date']}; each module's "
+                "code and tests are those of its commit).", "",
                 "| module | mutants | killed | timed out | survived | equivalent | not run yet | "
-                "killed share | minutes | tests |", "|---|---|---|---|---|---|---|---|---|---|"]
+                "killed share | minutes | commit | tests |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         weighed = []  # (share, the mutants it stands for) per module
         for module, r in run["modules"].items():
             c = {"not run yet": 0, **r["counts"]}
@@ -328,11 +329,12 @@ def report(results: dict) -> str:
                        f"{c['survived']} | {eq} | {c['not run yet']} | "
                        f"{'' if share is None else share_text} | "
                        f"{'' if r['minutes'] is None else r['minutes']} | "
+                       f"`{r.get('commit', run['commit'])}` {r.get('date', run['date'])} | "
                        f"{', '.join(t.split('/')[-1] for t in r['tests'])} |")
         if len(weighed) > 1:
             total = sum(n for _, n in weighed)
             out.append(f"| all of the above | {total} |  |  |  |  |  | "
-                       f"{100 * sum(sh * n for sh, n in weighed) / total:.1f}% |  |  |")
+                       f"{100 * sum(sh * n for sh, n in weighed) / total:.1f}% |  |  |  |")
         partial = [m for m, r in run["modules"].items() if r["counts"].get("not run yet")]
         if partial:
             out += ["", f"Stopped before the end (`--resume` finishes them): {', '.join(partial)}."
@@ -429,6 +431,8 @@ def main(argv=None) -> int:
                                                         args.sample)
                 # a resumed run's total; unknown for a collected (interrupted) one
                 r["minutes"] = None if args.collect else round(r["minutes"] + before, 1)
+                # Modules of one label are run at different times: each keeps its own.
+                r.update({k: run[k] for k in ("commit", "tests_at", "date")})
                 print(f"{module}: {r['counts']}", flush=True)
                 # Another run (this label's other modules too) may have written
                 # meanwhile: merge this module in, not the whole label.

@@ -252,6 +252,10 @@ def test_a_mismatching_or_missing_checkpoint_and_a_corrupt_state_fall_back(
         "(ckpt-000000002.weights.h5: OSError: Unable to synchronously open file (file signature "
         "not found)). They do not match this model (different config?) or are corrupt; move "
         f"{tmp_path}/run/checkpoints away to start over.")
+    (ckpt / weights_name(1)).write_bytes(b"not hdf5")  # two older ones, both bad
+    with pytest.raises(CheckpointError, match=r", nor any of the 2 older ones kept "
+                       r"\(ckpt-000000002.weights.h5: .*; ckpt-000000001.weights.h5: "):
+        restore()
     (ckpt / STATE_FILE).write_text("{half")  # and no file to fall back on
     with pytest.raises(CorruptState):
         restore()
