@@ -16,6 +16,7 @@ from keras_gan.training.checkpoints import (
     Checkpoint,
     CheckpointError,
     read_checkpoint_step,
+    restore_checkpoint,
     weights_name,
 )
 
@@ -64,3 +65,12 @@ def test_a_state_naming_a_missing_file_is_read_twice_then_refused(tmp_path, monk
     assert len(reads) == 2
     (tmp_path / weights_name(5)).write_bytes(b"")
     assert read_checkpoint_step(tmp_path) == 5
+
+
+def test_restoring_from_a_folder_without_checkpoints_starts_at_step_0(tmp_path):
+    gan = tiny_points_gan()
+    before = [keras.ops.convert_to_numpy(w).copy() for w in gan.weights]
+    for directory in (tmp_path / "missing", tmp_path):  # absent, or empty
+        assert restore_checkpoint(gan, directory) == 0
+    for a, b in zip(before, gan.weights, strict=True):
+        np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
