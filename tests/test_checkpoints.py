@@ -7,6 +7,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import tiny_points_gan
 
 from keras_gan.training import checkpoints
@@ -74,3 +75,26 @@ def test_restoring_from_a_folder_without_checkpoints_starts_at_step_0(tmp_path):
         assert restore_checkpoint(gan, directory) == 0
     for a, b in zip(before, gan.weights, strict=True):
         np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
+
+
+def test_a_checkpoint_of_another_optimizer_is_refused_not_half_loaded(tmp_path):
+    """Keras skips an optimizer whose variables do not match with a warning
+    only; the run would go on with fresh moments. Here D's optimizer differs
+    (SGD has 2 variables where the saved Adam has 14): refused, in one line."""
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices(x).batch(32)
+    saved = tiny_points_gan()
+    saved.fit(data, epochs=1, verbose=0)
+    callback = Checkpoint(tmp_path, every_steps=1)
+    callback.set_model(saved)
+    assert callback.save() == 2
+    other = tiny_points_gan()
+    other.compile(keras.optimizers.SGD(0.1), keras.optimizers.Adam(1e-3))
+    other.fit(data, epochs=1, verbose=0)  # builds the optimizers' variables
+    with pytest.raises(CheckpointError) as e:
+        restore_checkpoint(other, tmp_path)
+    assert str(e.value) == (
+        f"cannot load checkpoint {tmp_path}/{weights_name(2)}: Keras: Skipping variable "
+        "loading for optimizer 'sgd', because it has 2 variables whereas the saved optimizer "
+        "has 14 variables. It does not match this model (different config?) or is corrupt; "
+        "move it away to start over.")

@@ -298,7 +298,7 @@ def restore_checkpoint(model: keras.Model, directory) -> int:
     step, path, reason = failed[0]
     if len(failed) == 1:
         raise CheckpointError(
-            f"cannot load checkpoint {path}: {reason}. It does not match this model "
+            f"cannot load checkpoint {path}: {reason.rstrip('.')}. It does not match this model "
             "(different config?) or is corrupt; move it away to start over.")
     older = "; ".join(f"{p.name}: {why}" for _, p, why in failed[1:])
     which = "the older one" if len(failed) == 2 else f"any of the {len(failed) - 1} older ones"
