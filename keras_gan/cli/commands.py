@@ -106,7 +106,16 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from keras_gan.training.run_folder import export_run
+    from keras_gan.training.translate_export import export_translator_run, is_translator_run
 
+    if is_translator_run(args.source):  # pix2pix, CycleGAN, ...: image -> image
+        card = export_translator_run(args.source, args.out, name=args.name,
+                                     overwrite=args.overwrite)
+        for sub, c in ({"": card} if card.get("kind") else card).items():
+            print(f"Exported {c['name']} (translator {c['source_domain']} -> "
+                  f"{c['target_domain']}, {c['image_shape']} -> {c['output_shape']}) to "
+                  f"{Path(args.out) / sub}/: {', '.join(c['files'].values())}, model.json")
+        return 0
     card = export_run(args.source, args.out, name=args.name, fp16=args.fp16,
                       overwrite=args.overwrite)
     files = ", ".join(card["files"].values())

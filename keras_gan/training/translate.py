@@ -2,7 +2,7 @@
 
 `keras_gan.training.trainer.train` hands over here when `--gan` names a
 translator (pix2pix, unet-l1, pix2pix-adv, cyclegan). The run folder is
-the GAN runs' (the trainer's `_prepare_run_dir`: config.json, resume
+the GAN runs' (`run_setup._prepare_run_dir`: config.json, resume
 checks, the disk check), and so are the checkpoints with their resume,
 metrics.csv, TensorBoard and the fit loop (`fit_from`). What differs: the
 data are `Pairs` (keras_gan/data/pair_pipeline.py), the grid shows fixed
@@ -35,7 +35,7 @@ from keras_gan.training.callbacks import MetricsCSV, SkippedUpdates, StopOnNonFi
 from keras_gan.training.checkpoints import Checkpoint, restore_checkpoint, save_model_atomic
 from keras_gan.training.disk import disk_needs
 from keras_gan.training.fit_loop import fit_from
-from keras_gan.training.trainer import TrainError, TrainResult, _prepare_run_dir, make_optimizer
+from keras_gan.training.run_setup import TrainError, TrainResult, _prepare_run_dir, make_optimizer
 from keras_gan.training.translation_callbacks import TranslationGrid, ValidationL1
 
 TRANSLATOR_FILE = "translator.keras"
