@@ -72,8 +72,8 @@ TARGETS = {
     "models/gans/pacgan": ["tests/test_gans.py", "tests/test_variant.py"],
     "models/gans/unrolled": ["tests/test_gans.py"],
     "models/gans/wgan": ["tests/test_gans.py"],
-    "training/checkpoints": ["tests/test_callbacks.py", "tests/test_faults.py",
-                             "tests/test_run_folder.py"],
+    "training/checkpoints": ["tests/test_checkpoints.py", "tests/test_callbacks.py",
+                             "tests/test_faults.py", "tests/test_run_folder.py"],
 }
 # Where a module holds more than the core, only these top-level names are
 # mutated (none now: the checkpoint code, once a part of callbacks.py, is a
