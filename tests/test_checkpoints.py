@@ -89,7 +89,8 @@ def test_a_checkpoint_of_another_optimizer_is_refused_not_half_loaded(tmp_path):
     callback.set_model(saved)
     assert callback.save() == 2
     other = tiny_points_gan()
-    other.compile(keras.optimizers.SGD(0.1), keras.optimizers.Adam(1e-3))
+    # Named: Keras numbers unnamed optimizers per process (sgd_43, ...).
+    other.compile(keras.optimizers.SGD(0.1, name="sgd"), keras.optimizers.Adam(1e-3))
     other.fit(data, epochs=1, verbose=0)  # builds the optimizers' variables
     with pytest.raises(CheckpointError) as e:
         restore_checkpoint(other, tmp_path)

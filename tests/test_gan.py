@@ -118,15 +118,16 @@ def test_discriminator_runs_in_training_mode_inside_the_step():
     assert probe.seen == [True]
 
 
+@pytest.mark.parametrize("name", ["gan", "unrolled"])  # unrolled: a g_step of its own
 @pytest.mark.parametrize("network", ["d", "g"])
-def test_each_replica_weighs_its_loss_by_one_over_the_replica_count(network):
+def test_each_replica_weighs_its_loss_by_one_over_the_replica_count(network, name):
     """Under N replicas each one's mean loss is scaled by 1 / N before its
     gradients are summed: with plain SGD a network's update is then exactly
     1 / N of the one-replica update from the same weights and draws. (The
     scale is faked here at 1/2; a real two-replica run is test_distribute's.)
     The other network's learning rate is 0, so it cannot move the first."""
     def update(scale):
-        gan = tiny_points_gan()
+        gan = tiny_points_gan(name=name)
         lr = {"d": 0.0, "g": 0.0, network: 0.5}
         gan.compile(keras.optimizers.SGD(lr["d"]), keras.optimizers.SGD(lr["g"]))
         if scale is not None:

@@ -86,6 +86,7 @@ def test_wgan_clips_every_critic_weight():
     weights = np.concatenate([v.numpy().ravel() for v in d.trainable_variables])
     assert np.abs(weights).max() <= 0.05
     assert np.isclose(np.abs(weights), 0.05).mean() > 0.5  # the clip was active
+    assert np.isclose(weights, -0.05).any() and np.isclose(weights, 0.05).any()  # both sides
     with pytest.raises(ValueError, match="clip_value"):
         build_gan("wgan", g, d, clip_value=0)
 
@@ -123,7 +124,9 @@ def _linear_critic_gan(gp_weight):
 
 
 def test_wgan_gp_penalty_matches_closed_form_for_a_linear_critic():
-    gan, d = _linear_critic_gan(gp_weight=3.0)
+    weight = 3.0
+    assert _linear_critic_gan(gp_weight=0.5)[0].gp_weight == 0.5  # any weight >= 0
+    gan, d = _linear_critic_gan(gp_weight=weight)
     w, b = d.layers[-1].kernel, d.layers[-1].bias
     w.assign(np.random.default_rng(1).normal(size=(16, 1)).astype("float32"))
     norm = np.linalg.norm(w.numpy())
@@ -145,7 +148,7 @@ def test_wgan_gp_penalty_matches_closed_form_for_a_linear_critic():
     flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
     wv = w.numpy()
     expected = (flat(fake).mean(0) - flat(real).mean(0))[:, None] \
-        + 2 * 3.0 * (norm - 1) * wv / norm
+        + 2 * weight * (norm - 1) * wv / norm
     np.testing.assert_allclose(grad_w.numpy(), expected, rtol=1e-4, atol=1e-5)
     assert np.abs(grad_b.numpy()).max() < 1e-5  # the bias cancels between real and fake
 
@@ -185,6 +188,16 @@ def test_unrolled_differentiates_through_discriminator_updates():
     # through stateless_call computes the same thing).
     frozen, _ = _unrolled_step(3, unroll_learning_rate=0.0)
     np.testing.assert_allclose(frozen, plain, atol=1e-6)
+
+
+def test_unrolled_takes_five_steps_by_default_and_refuses_negative_ones():
+    """Metz et al. 2017 report 5 and 10 unrolling steps; 5 is the default."""
+    keras.utils.set_random_seed(0)
+    g, d = build_networks("mlp", 4, (2,), 8)
+    assert build_gan("unrolled", g, d, seed=0).unroll_steps == 5
+    assert build_gan("unrolled", g, d, seed=0, unroll_steps=0).unroll_steps == 0  # plain GAN
+    with pytest.raises(ValueError, match=r"^unroll_steps must be >= 0, got -1$"):
+        build_gan("unrolled", g, d, unroll_steps=-1)
 
 
 def test_unrolled_generator_step_uses_the_real_minibatch_it_is_given():

@@ -239,6 +239,8 @@ def test_build_makes_the_networks_once_unless_d_sees_other_samples():
         get_gan("gan").build("mlp", (2,), DataPlan(), 3, 8, 1, False, {})
     with pytest.raises(TypeError, match="positional"):  # compile's flags: keywords too
         get_gan("gan").compile(model, keras.optimizers.Adam, 1, False, 1)
+    get_gan("gan").compile(model, lambda role, updates: keras.optimizers.Adam(), d_steps=1,
+                           jit_compile=False, steps_per_execution=1)
 
 
 def test_sampler_is_the_ema_generator_unless_asked_for_the_raw_one():
