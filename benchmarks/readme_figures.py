@@ -407,8 +407,12 @@ def rehearsal() -> str:
     r = _json(path)
     ev = r["eval"]
     ref = ev["reference"]
+    # A test-only rehearsal keeps the train block of an earlier commit.
+    when = (f" (commit `{r['train']['commit'][:7]}`, {r['train']['date']})"
+            if r["train"].get("commit") else "")
     return "\n".join([
-        f"- the first command (install, then `keras-gan train`): {r['train']['seconds'] / 60:.1f} "
+        f"- the first command{when} (install, then `keras-gan train`): "
+        f"{r['train']['seconds'] / 60:.1f} "
         f"minutes, {ev['train_seconds']:.0f} s of them training ({ev['steps']:,} steps); "
         f"`keras-gan eval` on its run then gave digit FD {ev['fd']:.2f}, score "
         f"{ev['score']:.2f}, smallest class {100 * ev['min_class']:.1f}% (real halves: "
