@@ -197,16 +197,32 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: auto)")
     parser.add_argument("--classifier", metavar="PATH",
                         help="the digit or emoji classifier's .keras (default: the shipped one)")
+    parser.add_argument("--split", default="test", choices=("test", "val", "train"),
+                        help="translators: the pairs to score (default: test, the held-out "
+                             "emoji; your own data has only train)")
+    parser.add_argument("--direction", default="ab", choices=("ab", "ba"),
+                        help="translators: ab, or ba for a CycleGAN's other generator")
 
 
 def _eval(args: argparse.Namespace) -> int:
     from keras_gan.evaluation.evaluate import EvalError, evaluate, write_report
+    from keras_gan.training.translate_export import is_translator_run
 
     if args.num_samples < 2:
         raise EvalError(f"--num-samples must be >= 2, got {args.num_samples}")
     source = Path(args.source).expanduser()
     out = Path(args.out) if args.out else (
         source / "eval" if source.is_dir() else source.parent / "eval")
+    if is_translator_run(source):
+        from keras_gan.evaluation.translation import evaluate_translator, write_translation_report
+
+        result = evaluate_translator(source, split=args.split, direction=args.direction,
+                                     evaluator=args.evaluator, classifier=args.classifier,
+                                     seed=args.seed)
+        write_translation_report(result, out)
+        print((out / "report.md").read_text().split("\n\n![")[0])
+        print(f"\nReport: {out / 'report.md'}; numbers: {out / 'eval.json'}")
+        return 0
     result = evaluate(source, num_samples=args.num_samples, seed=args.seed, real=args.real,
                       classifier=args.classifier, evaluator=args.evaluator)
     write_report(result, out, run_dir=source if source.is_dir() else None)
