@@ -13,7 +13,9 @@ API (gradio_client):
   model sees it beside its reconstruction, Markdown line with the pixel error
   and the conversions, PNG of nearby samples);
 - `/interpolate_images` (model, image_a, image_b, steps, frames) -> (strip
-  PNG, GIF).
+  PNG, GIF);
+- `/translate` (translator, image, direction) -> (PNG of the translation,
+  PNG of the steps, Markdown line): see `demo.translate_tab`.
 Images are the image editor's value: {"background": handle_file(path),
 "layers": [], "composite": handle_file(path)} (the composite is projected).
 `steps` there are refinement steps on the latent (0: the encoder alone).
@@ -39,6 +41,7 @@ from demo.projecting import (
     check_projectable,
 )
 from demo.service import ALL_CLASSES, MAX_SEED, MAX_TRUNCATION, METHODS, Limits, Service
+from demo.translate_tab import translate_tab
 
 DEFAULT_IMAGES, DEFAULT_POINTS, DEFAULT_STEPS = 16, 512, 10
 CANVAS, BRUSH = 280, 12  # the sketch pad; a digit drawn in it gets MNIST's 2-3 px strokes
@@ -62,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
     parser.add_argument("--models", default=str(DEFAULT_MODELS), metavar="DIR",
                         help="folder of exported models; each sub-folder with a "
-                             "generator.onnx is served (default: the repository's "
-                             "saved_models/)")
+                             "generator.onnx or a translator.onnx is served (default: "
+                             "the repository's saved_models/)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default: 127.0.0.1, this machine only; "
                              "0.0.0.0 serves the network)")
@@ -195,7 +198,9 @@ def build_app(service: Service, concurrency: int = 2):
                     "The same seed gives the same picture here, in Keras and in the "
                     "SavedModel. **From your image** finds the latent z of a picture you "
                     "draw or upload (the guess of an encoder that `keras-gan encoder` "
-                    "trains, refined by gradient steps on z) and walks between two.")
+                    "trains, refined by gradient steps on z) and walks between two."
+                    + (" **Translate** turns a picture into another domain's with an "
+                       "image-to-image translator." if service.translators else ""))
         with gr.Row():
             with gr.Column(scale=3):
                 model = gr.Dropdown(service.names, value=first.name, label="model",
@@ -274,6 +279,7 @@ def build_app(service: Service, concurrency: int = 2):
                                            elem_id="projection-info")
                         image_strip = shown("A → B", "image-strip")
                         image_gif = shown("A → B (GIF)", "image-gif", gif=True)
+                    translate_tab(service, editor, shown, refusing)
             with gr.Column(scale=2):
                 card = gr.Markdown(card_markdown(first), elem_id="card")
                 with gr.Accordion("Full card (model.json)", open=False, elem_id="full-card"):
@@ -334,7 +340,8 @@ def serve(args: argparse.Namespace) -> int:
         check_address(args.host, args.port)
     except OSError as e:  # a port in use, a --host that is no address of this machine
         return _cannot_serve(args, e.strerror or e)
-    print(f"Serving {', '.join(service.names)} from {args.models}", flush=True)
+    print(f"Serving {', '.join(service.names + list(service.translators))} from "
+          f"{args.models}", flush=True)
     # SIGTERM (`kill`, a service manager) stops it like Ctrl+C: gradio closes
     # and the outputs folder is removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

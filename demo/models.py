@@ -75,7 +75,7 @@ def load_models(folder, max_batch: int) -> tuple[dict[str, Model], list[str]]:
     for sub in sorted(p for p in folder.iterdir() if (p / GENERATOR_FILE).is_file()):
         try:
             generator = OnnxGenerator(sub / GENERATOR_FILE, max_images=max_batch)
-            card = _read_card(sub)
+            card = read_card(sub)
         except (GeneratorError, DemoError) as e:
             skipped.append(f"{sub.name}: {one_line(e)}")
             continue
@@ -96,7 +96,7 @@ def one_line(error) -> str:
     return " ".join(part.strip() for part in str(error).splitlines() if part.strip())
 
 
-def _read_card(folder: Path) -> dict:
+def read_card(folder: Path) -> dict:
     path = folder / CARD_FILE
     if not path.is_file():
         return {}

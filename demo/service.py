@@ -6,9 +6,9 @@ come as floats, classes as strings, pictures as uint8 arrays, uploaded
 files or the image editor's dict) and either return pictures or raise
 `DemoError` with a message for the page. The caps (`Limits`) and the
 generic checks are in `demo.checks`; projection of the user's own pictures
-is in `demo.projecting`. `Service` holds the loaded models, the caps and an
-outputs folder, and writes the files the page offers for download.
-`demo.app` only wires these to widgets.
+is in `demo.projecting`, their translation in `demo.translating`. `Service`
+holds the loaded models, the caps and an outputs folder, and writes the
+files the page offers for download. `demo.app` only wires these to widgets.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from demo.projecting import (
     projection,
 )
 from demo.render import image_path
+from demo.translating import describe, translation
+from demo.translators import Translator, load_translators, pick_translator
 from export.runtime import MIN_TRUNCATION, GeneratorError
 
 MAX_SEED = 2**32 - 1  # what the random-seed button draws from; any seed in it is valid
@@ -164,13 +166,18 @@ class Service:
         outputs: where PNGs and GIFs are written (default: a new temporary
             folder, removed when the service goes); gradio copies them into
             its cache, so files older than OUTPUT_TTL_S are deleted.
+        skipped: notes on the folders that could not be loaded.
+        translators: name -> Translator, e.g. from `load_translators` (none:
+            the page hides its Translate tab).
     """
 
     def __init__(self, models: dict[str, Model], limits: Limits | None = None,
-                 outputs=None, skipped: list[str] | None = None):
+                 outputs=None, skipped: list[str] | None = None,
+                 translators: dict[str, Translator] | None = None):
         if not models:
             raise DemoError("no models to serve")
         self.models, self.limits, self.skipped = models, limits or Limits(), skipped or []
+        self.translators = translators or {}
         if outputs is None:
             outputs = tempfile.mkdtemp(prefix="keras-gan-demo-")
             weakref.finalize(self, shutil.rmtree, outputs, True)
@@ -183,7 +190,8 @@ class Service:
     def from_folder(cls, folder, limits: Limits | None = None, outputs=None) -> Service:
         limits = limits or Limits()
         models, skipped = load_models(folder, max_batch=limits.max_batch)
-        return cls(models, limits, outputs, skipped)
+        translators, also = load_translators(folder, max_batch=limits.max_batch)
+        return cls(models, limits, outputs, skipped + also, translators)
 
     @property
     def names(self) -> list[str]:
@@ -243,6 +251,17 @@ class Service:
         png = self._write(stem + ".png", lambda p: render.save_png(strip, p))
         gif = self._write(stem + ".gif", lambda p: render.save_gif(pictures, p))
         return png, gif
+
+    def translate(self, name, image, direction=None) -> tuple[Path, Path, str]:
+        """The translation of a user's picture: (its PNG, enlarged; the PNG of
+        the picture as the translator sees it | the translation | and back,
+        for two-way translators; a Markdown line on it)."""
+        translator = pick_translator(self.translators, name)
+        found = translation(translator, image, direction)
+        stem = f"{translator.name}_{found.direction}_{_digest(found.source)}"
+        png = self._write(stem + ".png", lambda p: render.save_png(found.picture, p))
+        steps = self._write(stem + "_steps.png", lambda p: render.save_png(found.steps, p))
+        return png, steps, describe(translator, found)
 
     def _write(self, name: str, write) -> Path:
         """Writes through a temporary name and renames, so that a request for

@@ -788,6 +788,7 @@ NO_TF = textwrap.dedent("""
 
     import demo, demo.app, demo.card, demo.checks, demo.models, demo.pictures
     import demo.projecting, demo.render, demo.service
+    import demo.translate_tab, demo.translating, demo.translators
     print("AT_IMPORT", loaded("gradio", "onnxruntime", "tensorflow", "keras", "keras_gan"))
     from demo.service import Service
     service = Service.from_folder(sys.argv[1])
@@ -884,16 +885,25 @@ def stop(proc):
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def client(models_dir, tmp_path_factory):
+def serve_client(models_dir, tmp_path_factory):
+    """Yields a gradio_client Client of a demo serving `models_dir`, then the
+    server's log file; stops the server after."""
     from gradio_client import Client
 
     log = tmp_path_factory.mktemp("server") / "demo.log"
     proc, url = launch_demo(models_dir, log)
     try:
-        yield Client(url, verbose=False)
+        yield Client(url, verbose=False), log
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def client(models_dir, tmp_path_factory):
+    serving = serve_client(models_dir, tmp_path_factory)
+    served, log = next(serving)
+    yield served
+    next(serving, None)  # stops the server
     assert "Serving cond, mnist, toy" in log.read_text()
 
 

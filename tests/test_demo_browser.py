@@ -50,8 +50,8 @@ def models(exported, tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def page(chromium, models, tmp_path_factory):
+def open_page(chromium, models, tmp_path_factory):
+    """Yields a Chromium page on a demo serving `models`; closes both after."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -67,6 +67,11 @@ def page(chromium, models, tmp_path_factory):
             browser.close()
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def page(chromium, models, tmp_path_factory):
+    yield from open_page(chromium, models, tmp_path_factory)
 
 
 def test_generate_shows_the_samples(page, tmp_path):
