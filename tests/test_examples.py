@@ -46,7 +46,21 @@ def test_onnx_export_and_run(tmp_path, capsys):
     assert "largest difference from Keras" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["gan_image_folder", "conditional_gan", "onnx_generator"])
+def test_pix2pix_on_pairs(tmp_path, capsys):
+    import keras
+
+    error = _load("pix2pix_pairs").main(["--tiny", "--out", str(tmp_path)])
+    assert error < 1e-4  # ONNX vs Keras on the held-out sources
+    assert len((tmp_path / "metrics.csv").read_text().splitlines()) == 3  # header + 2 epochs
+    assert (tmp_path / "held_out.png").exists()
+    assert "held-out L1:" in capsys.readouterr().out
+    translator = keras.saving.load_model(tmp_path / "export" / "translator.keras")
+    assert tuple(translator.inputs[0].shape) == (None, 16, 16, 1)
+    assert tuple(translator.outputs[0].shape) == (None, 16, 16, 3)
+
+
+@pytest.mark.parametrize("name", ["gan_image_folder", "conditional_gan", "onnx_generator",
+                                  "pix2pix_pairs"])
 def test_examples_use_only_public_names(name):
     text = (EXAMPLES / f"{name}.py").read_text()
     imported = re.findall(r"^\s*from (\S+) import (.+)$", text, flags=re.MULTILINE)
