@@ -13,6 +13,7 @@ from test_translate_train import npz, tiny  # noqa: F401  (npz: the module's fix
 from export.translator_runtime import OnnxTranslator
 from keras_gan.cli import main
 from keras_gan.training.trainer import train
+from keras_gan.training.translate_export import export_translator_run
 
 
 def test_a_pix2pix_run_exports_its_translator_with_the_runs_domains(tmp_path, capsys):
@@ -51,3 +52,10 @@ def test_a_cyclegan_run_exports_both_directions(npz, tmp_path):  # noqa: F811
         assert card["direction"] == direction and card["name"] == f"out-{direction}"
         assert OnnxTranslator(out / direction / "translator.onnx").translate(
             x[direction]).shape == shape
+    # Held-out figures reach each direction's own card, beside the run's val_l1.
+    cards = export_translator_run(run, tmp_path / "scored", metrics={
+        "ab": {"test_l1": 0.25}, "ba": {"test_l1": 0.5}})
+    for direction, value in (("ab", 0.25), ("ba", 0.5)):
+        card = json.loads((tmp_path / "scored" / direction / "model.json").read_text())
+        assert card["metrics"]["test_l1"] == value == cards[direction]["metrics"]["test_l1"]
+        assert card["name"] == f"scored-{direction}"

@@ -22,9 +22,14 @@ def is_translator_run(source) -> bool:
 
 
 def export_translator_run(source, out_dir, *, name: str | None = None,
-                          overwrite: bool = False, attribution: str | None = None) -> dict:
+                          overwrite: bool = False, attribution: str | None = None,
+                          metrics: dict | None = None) -> dict:
     """Writes the translator(s) of run folder `source` to `out_dir`; returns
-    the card (CycleGAN: {"ab": card, "ba": card})."""
+    the card (CycleGAN: {"ab": card, "ba": card}).
+
+    `metrics`: figures for the cards beside the run's last val_l1, by
+    direction ({"ab": {...}, "ba": {...}}), e.g. the held-out scores of
+    `keras_gan.evaluation.translation`."""
     import keras
 
     # Registers Pix2Pix and CycleGAN for load_model.
@@ -46,7 +51,15 @@ def export_translator_run(source, out_dir, *, name: str | None = None,
             "train_seconds": summary.get("train_seconds"), "training_config": config,
             "metrics": {} if last_l1 is None else {"val_l1": last_l1},
             "attribution": attribution}
-    direction = "both" if hasattr(model, "generator_ba") else "ab"
-    return export_translator(model, out, direction=direction,
-                             domains=tuple(data.get("domains") or ("a", "b")), card=card,
-                             overwrite=True)  # `out` was checked above
+    domains = tuple(data.get("domains") or ("a", "b"))
+    metrics = metrics or {}
+    if not hasattr(model, "generator_ba"):
+        card["metrics"] = {**card["metrics"], **metrics.get("ab", {})}
+        return export_translator(model, out, direction="ab", domains=domains, card=card,
+                                 overwrite=True)  # `out` was checked above
+    # A CycleGAN: both directions, as export_translator's "both" lays them
+    # out, each card with its own direction's figures.
+    return {d: export_translator(model, out / d, direction=d, domains=domains, overwrite=True,
+                                 card={**card, "name": f"{card['name']}-{d}",
+                                       "metrics": {**card["metrics"], **metrics.get(d, {})}})
+            for d in ("ab", "ba")}
