@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     # A rehearsal of some blocks keeps the others' last figures from --out,
     # each with the commit and date it was measured at.
     old = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
-    for name in ("train", "eval"):
+    for name in ("train", "eval", "test"):
         if name not in result and name in old:
             result[name] = {"commit": old.get("commit"), "date": old.get("date"),
                             **old[name]}

@@ -41,9 +41,10 @@ def flat(colours, size=2):
 def test_style_and_category_sum_the_class_probabilities():
     # Classes (cat 0, style 0), (0, 1), (1, 0), (1, 1). The argmax class is
     # (1, 0) but style 1 holds more in all (0.35 + 0.3 > 0.35).
-    probs = np.array([[0.0, 0.3, 0.35, 0.35], [0.5, 0.1, 0.2, 0.2]])
+    # Row 2: style 1 (0.6) but category 0 (0.55).
+    probs = np.array([[0.0, 0.3, 0.35, 0.35], [0.1, 0.45, 0.3, 0.15], [0.5, 0.1, 0.2, 0.2]])
     style, category = style_and_category(probs)
-    assert style.tolist() == [1, 0] and category.tolist() == [1, 0]
+    assert style.tolist() == [1, 1, 0] and category.tolist() == [1, 0, 0]
 
 
 def test_translation_figures_against_hand_values():
