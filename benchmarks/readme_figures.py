@@ -4,8 +4,8 @@
     python benchmarks/readme_figures.py --check   # exit 1 if any block is stale
 
 Every table and measured number of the `DOCUMENTS` (README.md, the
-documentation site's benchmarks page docs/benchmarks.md, and
-saved_models/README.md) lives between `<!-- figures:NAME -->` and
+documentation site's benchmarks page docs/benchmarks.md and its translation
+page docs/translation.md, and saved_models/README.md) lives between `<!-- figures:NAME -->` and
 `<!-- /figures:NAME -->`, and `BLOCKS[NAME]` makes it from the results files
 that a committed command wrote (benchmarks/results/*.json, the eval reports'
 eval.json, the shipped models' cards). Each block stands in one document.
@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAVED = ROOT / "saved_models"
-DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", SAVED / "README.md")
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", SAVED / "README.md",
+             ROOT / "docs" / "translation.md")
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                    r"(<!-- /figures:(?P=name) -->)", re.DOTALL)
 
@@ -400,6 +401,11 @@ def shipped_list() -> str:
     return "\n".join(rows)
 
 
+def _measured_at(entry: dict) -> str:
+    """" (commit `abc1234`, DATE)" for a block kept from an earlier rehearsal."""
+    return f" (commit `{entry['commit'][:7]}`, {entry['date']})" if entry.get("commit") else ""
+
+
 def rehearsal() -> str:
     path = RESULTS / "rehearsal.json"
     if not path.exists():  # a first rehearsal needs a README that passes its tests
@@ -407,9 +413,8 @@ def rehearsal() -> str:
     r = _json(path)
     ev = r["eval"]
     ref = ev["reference"]
-    # A test-only rehearsal keeps the train block of an earlier commit.
-    when = (f" (commit `{r['train']['commit'][:7]}`, {r['train']['date']})"
-            if r["train"].get("commit") else "")
+    # A rehearsal of one block keeps the other's figures from an earlier commit.
+    when = _measured_at(r["train"])
     return "\n".join([
         f"- the first command{when} (install, then `keras-gan train`): "
         f"{r['train']['seconds'] / 60:.1f} "
@@ -418,8 +423,8 @@ def rehearsal() -> str:
         f"{ev['score']:.2f}, smallest class {100 * ev['min_class']:.1f}% (real halves: "
         f"{ref['fd']:.2f}, {ref['score']:.2f}, "
         f"{100 * ref['class_coverage']['min_fraction']:.1f}%);",
-        f"- the second (install, browser, tests): {r['test']['seconds'] / 60:.1f} minutes, "
-        f"`{r['test']['summary']}`;",
+        f"- the second{_measured_at(r['test'])} (install, browser, tests): "
+        f"{r['test']['seconds'] / 60:.1f} minutes, `{r['test']['summary']}`;",
         f"- on {r['cpus']} CPU cores, commit `{r['commit'][:7]}`, {r['date']}.",
     ])
 
@@ -449,7 +454,80 @@ def projection() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"rehearsal": rehearsal, "projection": projection, "toy": toy, "ttq": ttq,
+TRANSLATION_COLUMNS = (("l1", "L1", 4), ("feature_distance", "feature distance", 2),
+                       ("fd", "FD", 2), ("kid", "KID", 3), ("style_share", "style share", 3),
+                       ("content_share", "content share", 3))
+TRANSLATION_ROWS = {"identity": "identity (the source)", "unet-l1": "L1 alone (`unet-l1`)",
+                    "pix2pix-adv": "cGAN alone (`pix2pix-adv`)",
+                    "pix2pix": "L1 + cGAN (`pix2pix`)", "cyclegan": "CycleGAN, no pairs",
+                    "truth": "truth (the real targets)"}
+
+
+def _mean(runs: list, key: str) -> float | None:
+    values = [r["metrics"][key] for r in runs if r["metrics"].get(key) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _mean_sd(runs: list, key: str, digits: int) -> str:
+    values = [r["metrics"][key] for r in runs if r["metrics"].get(key) is not None]
+    if not values:
+        return "-"
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def translation() -> str:
+    path = RESULTS / "translation_ablation_styles.json"
+    if not path.exists():
+        return ("Not measured yet: `python benchmarks/translation_ablation.py` writes these "
+                "figures.")
+    r = _json(path)
+    s, res = r["settings"], r["results"]
+    lines = [f"{s['budget']:g} CPU minutes of one thread per row, {s['image_size']} px, width "
+             f"{s['width']}, batch {s['batch_size']}, constant rate; seeds "
+             f"{', '.join(map(str, r['seeds']))} (mean ± standard deviation), none of them "
+             f"used to tune (seed 0 chose the width on the validation pairs); scored on the "
+             f"{r['num_pairs']} test pairs ({r['domains'][0]} -> {r['domains'][1]}). "
+             "`benchmarks/results/translation_ablation_styles.md` has the commands.", "",
+             "| row | steps | " + " | ".join(c[1] for c in TRANSLATION_COLUMNS) + " |",
+             "|---" * (len(TRANSLATION_COLUMNS) + 2) + "|"]
+    for row, label in TRANSLATION_ROWS.items():
+        if row not in res:
+            continue
+        runs = res[row]
+        steps = [e["steps"] for e in runs if e.get("steps")]
+        lines.append(f"| {label} | {round(sum(steps) / len(steps)) if steps else '-'} | "
+                     + " | ".join(_mean_sd(runs, k, d) for k, _, d in TRANSLATION_COLUMNS)
+                     + " |")
+    l1, both, cycle = res.get("unet-l1"), res.get("pix2pix"), res.get("cyclegan")
+    if l1 and both:
+        fd, l1_fd = _mean(both, "fd"), _mean(l1, "fd")
+        style, l1_style = _mean(both, "style_share"), _mean(l1, "style_share")
+        ratio = _mean(both, "feature_distance") / _mean(l1, "feature_distance")
+        lines += ["", "The issue's goals, on these means:",
+                  f"- L1 + cGAN {'beats' if fd < l1_fd else 'does not beat'} L1 alone on FD "
+                  f"({fd:.2f} vs {l1_fd:.2f}) and {'beats' if style > l1_style else 'does not'}"
+                  f" {'it' if style > l1_style else 'beat it'} on style share ({style:.3f} vs "
+                  f"{l1_style:.3f});",
+                  f"- its feature distance is {ratio:.2f} x L1 alone's ("
+                  f"{'within' if ratio <= 1.1 else 'outside'} the 10% asked);"]
+        if cycle:
+            share = _mean(cycle, "style_share") / style
+            lines.append(f"- CycleGAN, without pairs, reaches {share:.0%} of pix2pix's style "
+                         f"share ({'at least' if share >= 0.9 else 'short of'} the 90% asked).")
+    if r.get("figure"):
+        shown = ", ".join(TRANSLATION_ROWS[k] for k in ("unet-l1", "pix2pix-adv", "pix2pix",
+                                                         "cyclegan") if k in res)
+        lines += ["", f"![held-out emoji: source, {shown}, truth]"
+                      f"(figures/{Path(r['figure']).name})"]
+    return "\n".join(lines)
+
+
+BLOCKS = {"rehearsal": rehearsal, "translation": translation, "projection": projection,
+          "toy": toy, "ttq": ttq,
           "ttq-rpgan": ttq_rpgan,
           "emoji-ttq": emoji_ttq, "emoji-ttq-64": emoji_ttq_64, "small-data": small_data,
           "throughput": throughput, "vae": vae, "shipped": shipped, "inference": inference,

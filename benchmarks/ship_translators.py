@@ -1,11 +1,11 @@
 """Ships the emoji translators: saved_models/emoji-sketch and emoji-styles.
 
     keras-gan train --gan pix2pix --dataset emoji64:sketch --image-size 32 --width 32 \\
-        --batch-size 16 --epochs 100 --seed 1 --no-tensorboard --out runs/emoji-sketch
+        --batch-size 16 --epochs 40 --seed 1 --no-tensorboard --out runs/emoji-sketch
     python benchmarks/ship_translators.py --run runs/emoji-sketch --name emoji-sketch
 
     keras-gan train --gan cyclegan --dataset emoji64:styles --image-size 32 --width 32 \\
-        --batch-size 16 --epochs 40 --seed 1 --no-tensorboard --out runs/emoji-styles
+        --batch-size 16 --epochs 30 --seed 1 --no-tensorboard --out runs/emoji-styles
     python benchmarks/ship_translators.py --run runs/emoji-styles --name emoji-styles
 
 For each direction of the run's translator: `keras-gan eval`'s translator
