@@ -386,6 +386,22 @@ def shipped_list() -> str:
             f"{m['precision']:.2f}, recall {m['recall']:.2f} (real halves {ref['fd']:.2f}, "
             f"{ref['precision']:.2f}, {ref['recall']:.2f}); Twemoji (CC-BY 4.0) and Noto "
             f"Emoji (Apache 2.0) images, attribution on its card | `{m['command']}` |")
+    for name, what in (("emoji-sketch", "pix2pix, sketch -> Twemoji"),
+                       ("emoji-styles/ab", "CycleGAN, Twemoji -> Noto"),
+                       ("emoji-styles/ba", "CycleGAN, Noto -> Twemoji")):
+        if not (SAVED / name / "model.json").exists():
+            continue
+        card = _card(name)
+        m = card["metrics"]
+        ident, truth = m["reference"]["identity"], m["reference"]["truth"]
+        rows.append(
+            f"| `{name}/` | translator ({what}) on emoji64's training split at 32x32, "
+            f"{card['steps']:,} steps in {card['train_seconds']:.0f} s; on the held-out "
+            f"emoji: L1 {m['test_l1']:.3f}, emoji FD {m['test_fd']:.2f}, target style "
+            f"{m['test_style_share']:.1%}, source category {m['test_content_share']:.1%} "
+            f"(the source as is: {ident['l1']:.3f}, {ident['fd']:.2f}, "
+            f"{ident['style_share']:.1%}; real targets: FD {truth['fd']:.2f}, "
+            f"{truth['style_share']:.1%}); attribution on its card | `{m['command']}` |")
     clf = _json(SAVED / "digit-classifier" / "model.json")
     rows.append("| `digit-classifier/` | CNN digit classifier, the feature extractor of the "
                 f"digit FD / score: {100 * clf['held_out_accuracy']:.2f}% on "
