@@ -19,6 +19,9 @@ with one each), run through `export/translator_runtime.py`.
   from the header before decoding) -> a checked, shrunk array;
 - `demo.projecting`: that picture -> the generator's input -> its latent
   (needs `keras-gan encoder`'s encoder.onnx and projector.onnx);
+- `demo.guessing`: the same input -> the top classes of the classifier a
+  semi-supervised GAN's export holds beside its generator (classifier.onnx,
+  run through `export/classifier_runtime.py`);
 - `demo.translators`: finding and loading the translators, their panel;
 - `demo.translating`: the user's picture -> the translator's input -> its
   translation (and back, for two-way translators);

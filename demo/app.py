@@ -14,6 +14,11 @@ API (gradio_client):
   and the conversions, PNG of nearby samples);
 - `/interpolate_images` (model, image_a, image_b, steps, frames) -> (strip
   PNG, GIF);
+- `/guess` (model, image) -> the top 3 classes of the semi-supervised
+  classifier beside the model (`demo.guessing`) as a gr.Label value
+  {"label": the likeliest, "confidences": [{"label", "confidence"}, ...]},
+  or {} (nothing shown) for a model without one. The page's Project button
+  runs it first, then `/project` if the picture passed;
 - `/translate` (translator, image, direction) -> (PNG of the translation,
   PNG of the steps, Markdown line): see `demo.translate_tab`.
 Images are the image editor's value: {"background": handle_file(path),
@@ -32,6 +37,7 @@ import sys
 from pathlib import Path
 
 from demo.card import card_markdown
+from demo.guessing import GUESSES
 from demo.models import DEFAULT_MODELS, DemoError, Model, one_line
 from demo.projecting import (
     DEFAULT_FRAMES,
@@ -136,11 +142,15 @@ def build_app(service: Service, concurrency: int = 2):
         try:
             check_projectable(model)
         except DemoError as e:
-            return f"**Not for this model:** {e}"
+            return f"**Not for this model:** {e}" + (
+                "; **Project** still shows its classifier's guess for A."
+                if model.classifier else "")
         what = "a digit" if model.generator.output_shape[-1] == 1 else "something"
         return (f"Pick the brush and draw {what} in A (and B), or upload a picture; "
-                f"**Project** finds the latent z of A, **Interpolate A → B** walks from "
-                f"A's latent to B's.")
+                f"**Project** finds the latent z of A"
+                + (" (and the classifier beside the model guesses its class)"
+                   if model.classifier else "")
+                + ", **Interpolate A → B** walks from A's latent to B's.")
 
     def on_model(name):
         model = service.model(name)
@@ -149,7 +159,8 @@ def build_app(service: Service, concurrency: int = 2):
                           visible=model.conditional),
                 *[gr.update(choices=classes(model, False), value="0",
                             visible=model.conditional)] * 2,
-                projection_note(model))
+                projection_note(model),
+                gr.update(value=None, visible=model.classifier is not None))
 
     def on_sample(model, seed, n, truncation, label):
         return str(service.sample(model, seed, n, truncation, label))
@@ -158,6 +169,12 @@ def build_app(service: Service, concurrency: int = 2):
         png, gif = service.interpolate(model, seed_a, seed_b, steps, method, class_a,
                                        class_b)
         return str(png), str(gif)
+
+    def on_guess(name, image):
+        # The widget is shown or hidden with the model (on_model): a value here.
+        if service.model(name).classifier is None:  # nothing to show, nor to refuse
+            return None
+        return dict(service.guess(name, image))
 
     def on_project(model, image, steps, radius):
         png, text, nearby = service.project(model, image, steps, radius)
@@ -198,7 +215,9 @@ def build_app(service: Service, concurrency: int = 2):
                     "The same seed gives the same picture here, in Keras and in the "
                     "SavedModel. **From your image** finds the latent z of a picture you "
                     "draw or upload (the guess of an encoder that `keras-gan encoder` "
-                    "trains, refined by gradient steps on z) and walks between two."
+                    "trains, refined by gradient steps on z) and walks between two"
+                    + ("; a semi-supervised GAN's classifier also guesses its class" if any(
+                        m.classifier for m in service.models.values()) else "") + "."
                     + (" **Translate** turns a picture into another domain's with an "
                        "image-to-image translator." if service.translators else ""))
         with gr.Row():
@@ -272,6 +291,9 @@ def build_app(service: Service, concurrency: int = 2):
                                                 elem_id="project")
                             walk = gr.Button("Interpolate A → B", variant="primary",
                                              elem_id="interpolate-images")
+                        guess = gr.Label(num_top_classes=GUESSES, elem_id="guess",
+                                         label="the classifier's guess for A",
+                                         visible=first.classifier is not None)
                         with gr.Row():
                             projected = shown("A as the model sees it | G(z)", "projection")
                             nearby = shown("nearby: G(z) in the middle", "nearby")
@@ -285,7 +307,8 @@ def build_app(service: Service, concurrency: int = 2):
                 with gr.Accordion("Full card (model.json)", open=False, elem_id="full-card"):
                     full_card = gr.JSON(first.card, show_label=False, elem_id="card-json")
 
-        model.change(on_model, model, [card, full_card, count, label, class_a, class_b, note],
+        model.change(on_model, model,
+                     [card, full_card, count, label, class_a, class_b, note, guess],
                      queue=False, api_visibility="private")
         for button, target in ((dice, seed), (dice_a, seed_a), (dice_b, seed_b)):
             button.click(None, None, target, js=random_seed, api_visibility="private")
@@ -294,8 +317,11 @@ def build_app(service: Service, concurrency: int = 2):
         go.click(refusing(on_interpolate),
                  [model, seed_a, seed_b, steps, method, class_a, class_b], [strip, gif],
                  api_name="interpolate")
-        project.click(refusing(on_project), [model, image_a, projection_steps, radius],
-                      [projected, info, nearby], api_name="project")
+        # The guess first (one forward pass): it shows at once, and a picture it
+        # refuses is refused once, not again by the projection.
+        project.click(refusing(on_guess), [model, image_a], guess, api_name="guess").success(
+            refusing(on_project), [model, image_a, projection_steps, radius],
+            [projected, info, nearby], api_name="project")
         walk.click(refusing(on_interpolate_images),
                    [model, image_a, image_b, projection_steps, frames],
                    [image_strip, image_gif], api_name="interpolate_images")

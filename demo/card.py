@@ -120,7 +120,23 @@ def card_markdown(model: Model) -> str:
         lines.append(f"- fp16 copy: max abs error {card['fp16_max_abs_error']:.2g} vs fp32")
     if card.get("attribution"):  # the training images' credit: CC-BY asks for it
         lines.append(f"- data: {card['attribution']}")
+    if model.classifier is not None:
+        lines.append(classifier_line(model.classifier.num_classes,
+                                     _dict(card.get("classifier"))))
     return "\n".join(lines) + "\n\n" + scores_markdown(card)
+
+
+def classifier_line(num_classes: int, entry: dict) -> str:
+    """The semi-supervised classifier beside the generator, and how well it
+    does on held-out data (the card's "classifier" entry)."""
+    line = f"- classifier: {num_classes} classes"
+    if _is_number(entry.get("test_accuracy")):
+        line += f", **{entry['test_accuracy']:.1%}** right on "
+        line += (f"{entry['held_out_examples']:,} held-out images"
+                 if _is_number(entry.get("held_out_examples")) else "held-out images")
+    if _is_number(entry.get("labels_per_class")):
+        line += f", trained from {entry['labels_per_class']:,} labels per class"
+    return line + "; *From your image* shows its guess"
 
 
 def scores_markdown(card: dict) -> str:

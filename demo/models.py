@@ -2,8 +2,11 @@
 
 `load_models(folder)` loads every sub-folder of `folder` that holds a
 `generator.onnx` (others, like `digit-classifier/`, are not generators and
-are passed over) with `export.runtime.OnnxGenerator`; `demo.card` renders
-a model's card (`model.json`) for the model panel.
+are passed over) with `export.runtime.OnnxGenerator`, and the
+classifier.onnx a semi-supervised GAN's export holds beside it with
+`export.classifier_runtime.OnnxClassifier` (`demo.guessing` shows its
+guess); `demo.card` renders a model's card (`model.json`) for the model
+panel.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from export.classifier_runtime import OnnxClassifier
 from export.runtime import GeneratorError, OnnxGenerator
 
 # The repository's shipped models, found from this file so that `python -m
 # demo` works from any working directory of a checkout.
 DEFAULT_MODELS = Path(__file__).resolve().parents[1] / "saved_models"
 GENERATOR_FILE = "generator.onnx"
+CLASSIFIER_FILE = "classifier.onnx"  # beside it: a semi-supervised GAN's classifier
 CARD_FILE = "model.json"
 
 
@@ -27,12 +32,14 @@ class DemoError(ValueError):
 
 @dataclass(frozen=True)
 class Model:
-    """One served generator: its folder name, runtime and card."""
+    """One served generator: its folder name, runtime and card, and the
+    runtime of the classifier beside it (None: the folder has none)."""
 
     name: str
     folder: Path
     generator: OnnxGenerator
     card: dict
+    classifier: OnnxClassifier | None = None
 
     @property
     def points(self) -> bool:
@@ -82,13 +89,31 @@ def load_models(folder, max_batch: int) -> tuple[dict[str, Model], list[str]]:
         # The runtime's metadata (the card's copy inside the ONNX file) fills in
         # a missing model.json, so a bare generator.onnx still gets a panel.
         card = {**generator.metadata, "name": sub.name, **card}
-        models[sub.name] = Model(sub.name, sub, generator, card)
+        classifier = None
+        if (sub / CLASSIFIER_FILE).is_file():
+            try:  # the generator is served without its classifier, not dropped for it
+                classifier = load_classifier(sub / CLASSIFIER_FILE, generator, max_batch)
+            except (GeneratorError, DemoError) as e:
+                skipped.append(f"{sub.name}/{CLASSIFIER_FILE}: {one_line(e)}")
+        models[sub.name] = Model(sub.name, sub, generator, card, classifier)
     if not models:  # one line: the skipped folders' reasons after a semicolon each
         problems = "".join(f"; skipped {s}" for s in skipped)
         raise DemoError(f"no loadable {GENERATOR_FILE} in the sub-folders of {folder}: "
                         f"export one with `keras-gan export RUN --out {folder}/NAME`"
                         f"{problems}")
     return models, skipped
+
+
+def load_classifier(path: Path, generator: OnnxGenerator, max_batch: int) -> OnnxClassifier:
+    """The classifier at `path`, if it takes the pictures `generator` makes
+    (the demo classifies the picture as the generator's projection sees it)."""
+    classifier = OnnxClassifier(path, max_images=max_batch)
+    if classifier.image_shape != tuple(generator.output_shape):
+        shape = "x".join(map(str, classifier.image_shape))
+        made = "x".join(map(str, generator.output_shape))
+        raise DemoError(f"it classifies {shape} images and the generator beside it makes "
+                        f"{made}: not this generator's classifier")
+    return classifier
 
 
 def one_line(error) -> str:

@@ -6,7 +6,8 @@ come as floats, classes as strings, pictures as uint8 arrays, uploaded
 files or the image editor's dict) and either return pictures or raise
 `DemoError` with a message for the page. The caps (`Limits`) and the
 generic checks are in `demo.checks`; projection of the user's own pictures
-is in `demo.projecting`, their translation in `demo.translating`. `Service`
+is in `demo.projecting`, their translation in `demo.translating`, a
+semi-supervised GAN's classifier's guess at them in `demo.guessing`. `Service`
 holds the loaded models, the caps and an outputs folder, and writes the
 files the page offers for download. `demo.app` only wires these to widgets.
 """
@@ -27,6 +28,7 @@ import numpy as np
 
 from demo import render
 from demo.checks import CLOUD, Limits, blank, show, whole_number
+from demo.guessing import GUESSES, guess
 from demo.models import DemoError, Model, load_models
 from demo.projecting import (
     DEFAULT_FRAMES,
@@ -238,6 +240,11 @@ class Service:
         near = self._write(f"{stem}_nearby_r{check_radius(radius):g}.png",
                            lambda p: render.save_png(nearby, p))
         return png, text, near
+
+    def guess(self, name, image, k: int = GUESSES) -> list[tuple[str, float]]:
+        """The top `k` (class name, probability) of model `name`'s classifier
+        for a user's picture; DemoError when the model has none."""
+        return guess(self.model(name), image, k)
 
     def interpolate_images(self, name, image_a, image_b, steps=DEFAULT_PROJECTION_STEPS,
                            frames=DEFAULT_FRAMES) -> tuple[Path, Path]:

@@ -4,6 +4,9 @@
   TensorFlow), for apps that serve the exported models.
 - `export.writer`: `write_generator(generator, out_dir, fields)`, the
   TensorFlow side (Keras and TensorFlow imported when a model is written).
+- `export.classifier` / `export.classifier_runtime`: a semi-supervised
+  GAN's classifier (images -> class probabilities) written beside its
+  generator, and `OnnxClassifier`, numpy + onnxruntime only.
 
 This is the lower layer: `keras_gan` imports it (`keras_gan.training.run_folder`
 reads a run folder and calls `write_generator`), nothing here imports

@@ -51,6 +51,27 @@ def _providers(providers):
     return ["CPUExecutionProvider"]
 
 
+def open_session(path, providers, error, what: str, json_keys=frozenset()):
+    """(session, {input name: arg}, {output name: arg}, metadata) for the ONNX
+    file at `path`, or `error` naming the file when it is missing or not a
+    loadable model. Metadata values named in `json_keys` are parsed as JSON.
+    Shared by the generator, translator and classifier runtimes."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"no {what} file at {path}")
+    try:
+        session = ort.InferenceSession(str(path), providers=_providers(providers))
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise error(f"{path} is not a loadable ONNX model: {e}") from None
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    meta = session.get_modelmeta().custom_metadata_map
+    metadata = {k: _maybe_json(v) if k in json_keys else v for k, v in meta.items()}
+    return session, inputs, outputs, metadata
+
+
 class OnnxGenerator:
     """An exported generator, run by onnxruntime.
 
@@ -62,19 +83,10 @@ class OnnxGenerator:
     """
 
     def __init__(self, path, providers="auto", max_images: int = DEFAULT_MAX_IMAGES):
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise GeneratorError(f"no generator file at {self.path}")
-        try:
-            self.session = ort.InferenceSession(str(self.path),
-                                                providers=_providers(providers))
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise GeneratorError(f"{self.path} is not a loadable ONNX model: {e}") from None
+        self.session, inputs, outputs, self.metadata = open_session(
+            path, providers, GeneratorError, "generator", JSON_METADATA)
         self.max_images = int(max_images)
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        outputs = {o.name: o for o in self.session.get_outputs()}
         z = inputs.get("z")
         if (z is None or z.type != "tensor(float)" or len(z.shape) != 2
                 or not isinstance(z.shape[1], int) or "images" not in outputs):
@@ -88,9 +100,6 @@ class OnnxGenerator:
             raise GeneratorError(f"{self.path}: input 'labels' must be int64, "
                                  f"got {labels.type}")
         self.latent_dim = int(z.shape[1])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.metadata = {k: _maybe_json(v) if k in JSON_METADATA else v
-                         for k, v in meta.items()}
         self.conditional = labels is not None
         self.num_classes = int(self.metadata.get("num_classes") or 0) or None
         if self.conditional and not self.num_classes:

@@ -3,7 +3,9 @@
 Like `export/runtime.py` this never imports TensorFlow or Keras (a test runs
 it with TensorFlow made unimportable): an app can copy it with the export/
 helpers it imports (runtime.py, latents.py, projection.py) and depend on
-`onnxruntime` and `numpy` alone.
+`onnxruntime` and `numpy` alone. Its checks of float images and
+conversion of uint8 pictures (`check_float_images`, `uint8_inputs`) are
+shared with `export/classifier_runtime.py`.
 
 The contract a translator file keeps (written by `export/translators.py`):
 - input `source`: float32 [N, H, W, C_in] in [-1, 1], N dynamic;
@@ -30,8 +32,7 @@ from export.runtime import (
     GeneratorError,
     _as_array,
     _brief,
-    _maybe_json,
-    _providers,
+    open_session,
     to_uint8,
 )
 
@@ -46,12 +47,85 @@ class TranslatorError(GeneratorError):
     """A bad translator file or request; the message says which and why."""
 
 
-def _array(value, what: str) -> np.ndarray:
-    """`export.runtime._as_array`, its error raised as a TranslatorError."""
+def _array(value, what: str, error=TranslatorError) -> np.ndarray:
+    """`export.runtime._as_array`, its error raised as `error`."""
     try:
         return _as_array(value, what)
     except GeneratorError as e:
-        raise TranslatorError(str(e)) from None
+        raise error(str(e)) from None
+
+
+def _check_count(n: int, max_images: int, error) -> None:
+    if not 1 <= n <= max_images:
+        raise error(f"between 1 and {max_images} images, got {n}")
+
+
+def check_float_images(images, shape, max_images: int, error=TranslatorError,
+                       uint8_method: str = "translate_uint8") -> np.ndarray:
+    """`images` as float32 (N, *shape) in [-1, 1], or `error` naming what is
+    wrong (the expected shape beside the one given) and, for pictures that
+    are not yet model inputs, the `uint8_method` that converts them. Shared
+    by the runtimes whose input is images (translators, classifiers)."""
+    x = _array(images, "images", error)
+    h, w, c = shape
+    if x.dtype == np.uint8:
+        raise error(f"images must be float in [-1, 1], got uint8; "
+                    f"{uint8_method} takes uint8 pictures")
+    if x.dtype.kind not in "fiu":  # not bool, complex, text or objects
+        raise error(f"images must hold real numbers, got dtype {x.dtype}")
+    if x.ndim != 4:
+        raise error(f"images must have shape (N, {h}, {w}, {c}), got {x.shape}")
+    if x.shape[1:3] != (h, w):
+        raise error(f"images must be {h}x{w} pixels, got {x.shape[1]}x"
+                    f"{x.shape[2]}; {uint8_method} resizes pictures")
+    if x.shape[3] != c:
+        raise error(f"images must have {c} channel(s), got {x.shape[3]}; "
+                    f"{uint8_method} converts grey and colour")
+    _check_count(len(x), max_images, error)
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf
+        x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise error("images must be finite")
+    low, high = float(x.min()), float(x.max())
+    if low < -1 - RANGE_SLACK or high > 1 + RANGE_SLACK:
+        raise error(f"images must be in [-1, 1], got values in [{low:.4g}, {high:.4g}]")
+    return np.clip(x, -1.0, 1.0)
+
+
+def uint8_inputs(pictures, shape, max_images: int, error=TranslatorError,
+                 float_method: str = "translate", invert: bool | None = False,
+                 frame: float | None = None) -> tuple[np.ndarray, bool]:
+    """uint8 pictures as a model's float32 inputs (N, *shape) in [-1, 1], and
+    whether one picture was given (not a batch).
+
+    `pictures`: one picture (H, W) or (H, W, C), a batch (N, H, W, C), or a
+    list of pictures (of any sizes). Each is converted by
+    `export.projection.to_model_input` with `invert` and `frame`: grey <->
+    colour, RGBA composited on white, resized to `shape`. A `ProjectionError`
+    and every other bad request is raised as `error`; `float_method` is
+    the method that takes floats instead.
+    """
+    single = isinstance(pictures, np.ndarray) and pictures.ndim in (2, 3)
+    batch = [pictures] if single else (
+        list(pictures) if isinstance(pictures, (list, tuple)) else None)
+    if batch is None:
+        x = _array(pictures, "pictures", error)
+        if x.ndim != 4:
+            raise error(f"pictures must be (H, W), (H, W, C), (N, H, W, C) or a "
+                        f"list of pictures, got shape {x.shape}")
+        batch = list(x)
+    _check_count(len(batch), max_images, error)
+    arrays = [_array(p, "pictures", error) for p in batch]
+    for p in arrays:
+        if p.dtype != np.uint8:
+            raise error(f"pictures must be uint8, got dtype {p.dtype}; "
+                        f"{float_method} takes floats in [-1, 1]")
+    try:
+        x = np.stack([to_model_input(p, shape, invert=invert, frame=frame)[0]
+                      for p in arrays])
+    except ProjectionError as e:  # one error class for every bad request here
+        raise error(str(e)) from None
+    return x, single
 
 
 class OnnxTranslator:
@@ -65,22 +139,10 @@ class OnnxTranslator:
     """
 
     def __init__(self, path, providers="auto", max_images: int = DEFAULT_MAX_IMAGES):
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise TranslatorError(f"no translator file at {self.path}")
-        try:
-            self.session = ort.InferenceSession(str(self.path),
-                                                providers=_providers(providers))
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise TranslatorError(f"{self.path} is not a loadable ONNX model: {e}") from None
+        self.session, inputs, outputs, self.metadata = open_session(
+            path, providers, TranslatorError, "translator", JSON_METADATA)
         self.max_images = int(max_images)
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        outputs = {o.name: o for o in self.session.get_outputs()}
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.metadata = {k: _maybe_json(v) if k in JSON_METADATA else v
-                         for k, v in meta.items()}
         x, y = inputs.get(INPUT), outputs.get("images")
         if (len(inputs) != 1 or x is None or x.type != "tensor(float)" or y is None
                 or len(x.shape) != 4 or len(y.shape) != 4
@@ -98,38 +160,11 @@ class OnnxTranslator:
         self.direction = self.metadata.get("direction")
         self.provider = self.session.get_providers()[0]
 
-    def _check_count(self, n: int) -> None:
-        if not 1 <= n <= self.max_images:
-            raise TranslatorError(f"between 1 and {self.max_images} images, got {n}")
-
     def check_images(self, images) -> np.ndarray:
         """float32 (N, H, W, C_in) in [-1, 1] of this model's shape, or a
         TranslatorError naming what is wrong."""
-        x = _array(images, "images")
-        h, w, c = self.image_shape
-        if x.dtype == np.uint8:
-            raise TranslatorError("images must be float in [-1, 1], got uint8; "
-                                  "translate_uint8 takes uint8 pictures")
-        if x.dtype.kind not in "fiu":  # not bool, complex, text or objects
-            raise TranslatorError(f"images must hold real numbers, got dtype {x.dtype}")
-        if x.ndim != 4:
-            raise TranslatorError(f"images must have shape (N, {h}, {w}, {c}), got {x.shape}")
-        if x.shape[1:3] != (h, w):
-            raise TranslatorError(f"images must be {h}x{w} pixels, got {x.shape[1]}x"
-                                  f"{x.shape[2]}; translate_uint8 resizes pictures")
-        if x.shape[3] != c:
-            raise TranslatorError(f"images must have {c} channel(s), got {x.shape[3]}; "
-                                  "translate_uint8 converts grey and colour")
-        self._check_count(len(x))
-        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf
-            x = x.astype(np.float32)
-        if not np.isfinite(x).all():
-            raise TranslatorError("images must be finite")
-        low, high = float(x.min()), float(x.max())
-        if low < -1 - RANGE_SLACK or high > 1 + RANGE_SLACK:
-            raise TranslatorError(f"images must be in [-1, 1], got values in [{low:.4g}, "
-                                  f"{high:.4g}]")
-        return np.clip(x, -1.0, 1.0)
+        return check_float_images(images, self.image_shape, self.max_images, TranslatorError,
+                                  "translate_uint8")
 
     def translate(self, images) -> np.ndarray:
         """The translation of float (N, H, W, C_in) images in [-1, 1]:
@@ -149,24 +184,7 @@ class OnnxTranslator:
         translators take pictures as drawn (a sketch is dark on white).
         Returns (H, W, C_out) for one picture, (N, H, W, C_out) for a batch.
         """
-        single = isinstance(pictures, np.ndarray) and pictures.ndim in (2, 3)
-        batch = [pictures] if single else (
-            list(pictures) if isinstance(pictures, (list, tuple)) else None)
-        if batch is None:
-            x = _array(pictures, "pictures")
-            if x.ndim != 4:
-                raise TranslatorError(f"pictures must be (H, W), (H, W, C), (N, H, W, C) or a "
-                                      f"list of pictures, got shape {x.shape}")
-            batch = list(x)
-        self._check_count(len(batch))
-        arrays = [_array(p, "pictures") for p in batch]
-        for p in arrays:
-            if p.dtype != np.uint8:
-                raise TranslatorError(f"pictures must be uint8, got dtype {p.dtype}; "
-                                      "translate takes floats in [-1, 1]")
-        try:
-            x = np.stack([to_model_input(p, self.image_shape, invert=False)[0] for p in arrays])
-        except ProjectionError as e:  # one error class for every bad request here
-            raise TranslatorError(str(e)) from None
+        x, single = uint8_inputs(pictures, self.image_shape, self.max_images,
+                                 TranslatorError, "translate", invert=False)
         out = to_uint8(self.translate(x))
         return out[0] if single else out

@@ -85,8 +85,9 @@ def _check_generator(generator) -> None:
                           f"{shape_in} -> {shape_out}, expected (H, W, C) -> (H, W, C')")
 
 
-def contract_model(generator) -> keras.Model:
-    """A float32 copy of `generator` whose input is named `source`.
+def contract_model(generator, name: str = INPUT) -> keras.Model:
+    """A float32 copy of `generator` whose one input is named `name` (a
+    translator's `source`; `export.classifier` asks for `images`).
 
     The registry's U-Nets are already; a generator built elsewhere is
     rebuilt on a renamed input rather than patched in the ONNX file alone,
@@ -94,11 +95,11 @@ def contract_model(generator) -> keras.Model:
     import keras
 
     generator = float32_generator(generator)
-    if generator.inputs[0].name == INPUT:
+    if generator.inputs[0].name == name:
         return generator
     shape = tuple(generator.inputs[0].shape[1:])
     copy = keras.models.clone_model(
-        generator, input_tensors=keras.Input(shape, name=INPUT, dtype="float32"))
+        generator, input_tensors=keras.Input(shape, name=name, dtype="float32"))
     copy.set_weights(generator.get_weights())
     return copy
 

@@ -109,6 +109,9 @@ class TrainConfig:
     latent_dim: int = _opt(64, "size of the latent vector z ~ N(0, I)")
     clusters: int = _opt(100, "k: k-means clusters of the real data that --gan clustered "
                          "conditions on (z's first coordinate picks one)")
+    labels_per_class: int | None = _opt(None, "--gan ssgan: labelled training examples per "
+                                        "class, drawn with --seed; the rest are used "
+                                        "without labels (its recipe: 10)")
     width: int = _opt(32, "base width: DCGAN / ResNet filters of the first D layer or "
                       "block / last G layer or block, or MLP hidden units")
     depth: int = _opt(2, "hidden layers of the MLP networks (ignored by dcgan)")
@@ -199,7 +202,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("image_size", "steps_per_epoch"):
+        for name in ("image_size", "steps_per_epoch", "labels_per_class"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")

@@ -294,7 +294,16 @@ def export_run(source, out_dir, *, name: str | None = None, fp16: bool = False,
     """`keras-gan export`: writes every form of the generator in `source`
     (see `load_generator`) to `out_dir` with `export.writer`, the card
     filled from what the source knows of its training plus `metrics`;
-    returns the card."""
+    returns the card.
+
+    A semi-supervised run (`--gan ssgan`) or its export also holds
+    classifier.keras: it is written beside the generator by
+    `export.classifier` (classifier.keras, classifier.onnx), its entry on
+    the card under "classifier", filled from the run's labels.json and
+    data.json (or the earlier export's card)."""
+    from export.classifier import KERAS_FILE as CLASSIFIER_FILE
+    from export.classifier import ONNX_FILE as CLASSIFIER_ONNX
+    from export.classifier import export_classifier
     from export.writer import check_target, write_generator
 
     # The target first: a wrong --out should not wait for a model to load.
@@ -312,4 +321,34 @@ def export_run(source, out_dir, *, name: str | None = None, fp16: bool = False,
         "metrics": {**(info.get("metrics") or {}), **(metrics or {})},
         "attribution": attribution or info.get("attribution"),
     }
-    return write_generator(generator, out, fields, fp16=fp16, overwrite=overwrite)
+    card = write_generator(generator, out, fields, fp16=fp16, overwrite=overwrite)
+    classifier_path = Path(source).expanduser() / CLASSIFIER_FILE
+    if not classifier_path.is_file():
+        # An earlier export's classifier in --out (--overwrite) is another model's.
+        for stale in (CLASSIFIER_FILE, CLASSIFIER_ONNX):
+            (out / stale).unlink(missing_ok=True)
+        return card
+    import keras  # loaded already, by load_generator
+
+    try:
+        classifier = keras.saving.load_model(classifier_path, safe_mode=True, compile=False)
+    except Exception as e:
+        if "safe_mode" in str(e):
+            raise ExportError(UNSAFE_MODEL.format(path=classifier_path)) from None
+        detail = (str(e).strip().splitlines() or [""])[0][:300]
+        raise ExportError(f"cannot load {classifier_path}: {type(e).__name__}: "
+                          f"{detail}") from None
+    # labels.json and data.json: what keras_gan.training.semi writes beside it;
+    # an earlier export keeps the same fields on its card.
+    labels = _read_json(source, "labels.json") or {}
+    known = {**labels, **(info.get("data") or {}), **((_read_json(source, CARD_FILE) or {})
+                                                       .get("classifier") or {})}
+    if "labelled_rows" in labels:
+        known.setdefault("labelled_examples", len(labels["labelled_rows"]))
+    card["classifier"] = export_classifier(classifier, out, {
+        k: known.get(k) for k in ("class_names", "test_accuracy", "held_out",
+                                  "held_out_examples", "labels_per_class",
+                                  "labelled_examples", "seed")})
+    card["files"].update(classifier_keras=CLASSIFIER_FILE, classifier_onnx=CLASSIFIER_ONNX)
+    write_text_atomic(out / CARD_FILE, json.dumps(card, indent=2) + "\n")
+    return card

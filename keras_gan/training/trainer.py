@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import math
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from keras_gan.models.translation.registry import list_translators
 from keras_gan.training import distribute
 from keras_gan.training import run_folder as rf
 from keras_gan.training.callbacks import (
-    FrechetDistance,
     MetricsCSV,
     SampleGrid,
     SkippedUpdates,
@@ -42,6 +40,7 @@ from keras_gan.training.checkpoints import (
     save_model_atomic,
 )
 from keras_gan.training.disk import disk_needs
+from keras_gan.training.fd_logging import evaluator_for, fd_callback, sampler_classes
 from keras_gan.training.fit_loop import fit_from
 from keras_gan.training.run_setup import (  # noqa: F401  (TrainError, TrainResult: public here too)
     TrainError,
@@ -52,7 +51,6 @@ from keras_gan.training.run_setup import (  # noqa: F401  (TrainError, TrainResu
 )
 
 TOY_STEPS_PER_EPOCH = 1000
-FD_EXAMPLES = 10_000  # real examples the training-time FD compares with
 
 
 def build_model(cfg: TrainConfig, sample_shape, num_classes: int | None = None,
@@ -116,6 +114,13 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
         from keras_gan.training.translate import train_translator
 
         return train_translator(cfg, callbacks)
+    if cfg.gan == "ssgan":  # semi-supervised: labelled and unlabelled rows, a classifier
+        from keras_gan.training.semi import train_semi_supervised
+
+        return train_semi_supervised(cfg, callbacks)
+    if cfg.labels_per_class is not None:
+        raise ConfigError(f"--labels-per-class is for --gan ssgan; --gan {cfg.gan} uses all "
+                          "the labels (conditional variants) or none")
     # First: multiworker must be set up before TensorFlow runs anything.
     strategy = distribute.make_strategy(cfg.strategy)
     # Check names, data and the model before the run folder is written, so
@@ -133,7 +138,7 @@ def train(cfg: TrainConfig, callbacks=()) -> TrainResult:
     examples = cache(lambda n: first_examples(source, n))
     # e.g. k-means (a few seconds) of the clustered variant: --clusters may not fit.
     plan = variant.prepare_data(info, examples, clusters=cfg.clusters, seed=cfg.seed)
-    evaluator = _evaluator(cfg, info)  # a named one that cannot score this data stops here
+    evaluator = evaluator_for(cfg, info)  # a named one that cannot score this data stops here
     previous_policy = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(cfg.precision)  # before the model is built
     try:
@@ -192,49 +197,6 @@ def _stream(cfg: TrainConfig, source, info, plan, skip_batches: int):
     return distribute.shard_by_data(ds)
 
 
-def _sampler_classes(sampler) -> int | None:
-    """The classes `sampler` takes as labels (from its label embedding), None
-    if it takes z alone."""
-    if len(sampler.inputs) != 2:
-        return None
-    for layer in sampler.layers:
-        if isinstance(layer, keras.layers.Embedding):
-            return int(layer.input_dim)
-    raise ValueError("a conditional generator without a label Embedding layer")
-
-
-def _fd_callback(cfg: TrainConfig, evaluator, sampler, examples) -> list:
-    """[FrechetDistance] when an evaluator fits the data (`_evaluator`)."""
-    if not cfg.fd_every or evaluator is None:
-        return []
-    return [FrechetDistance(evaluator, examples(FD_EXAMPLES), cfg.fd_samples,
-                            cfg.fd_every, seed=cfg.seed, num_classes=_sampler_classes(sampler))]
-
-
-def _evaluator(cfg: TrainConfig, info):
-    """The FD's extractor, chosen (and a named one checked) before anything is
-    written. auto without a shipped classifier, or on data none was trained
-    on (the user's own), logs no FD, and says so once, here at the start:
-    else the missing column looks like a bug, and the way to get one is hidden."""
-    if not cfg.fd_every or info.kind != "image":
-        return None
-    from keras_gan.evaluation.evaluator import MissingClassifierError, choose_evaluator
-
-    try:
-        evaluator = choose_evaluator(cfg.evaluator, info.source, info.shape, info.class_names)
-    except MissingClassifierError as e:
-        if cfg.evaluator != "auto":
-            raise
-        print(f"note: FD not logged: {e}", file=sys.stderr)
-        return None
-    if evaluator is None and cfg.evaluator == "auto":
-        print(f"note: FD not logged: no evaluator knows {info.source} "
-              f"({'x'.join(map(str, info.shape))} images); pass --evaluator inception to log "
-              "inception_fd (ImageNet InceptionV3 features; Keras downloads the weights once), "
-              "or --evaluator none to silence this", file=sys.stderr)
-    return evaluator
-
-
 def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
            steps_per_epoch: int, extra_callbacks: list, chief: bool = True,
            evaluator=None) -> TrainResult:
@@ -250,7 +212,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
 
     latents = sample_latents(cfg.num_samples, cfg.latent_dim, cfg.seed)
     sampler = variant.sampler(model)  # what the grids and the FD sample from
-    classes = _sampler_classes(sampler)
+    classes = sampler_classes(sampler)
     if classes:  # the grid's rows cycle through the classes
         latents = [latents, np.arange(cfg.num_samples, dtype=np.int64) % classes]
     centres = None
@@ -270,7 +232,7 @@ def _train(cfg: TrainConfig, run_dir: Path, info, model, source, plan, examples,
             SampleGrid(run_dir / rf.SAMPLES_DIR, latents, centres,
                        logdir=run_dir / rf.LOGS_DIR / "samples" if cfg.tensorboard else None),
             # before the loggers: it adds to their logs
-            *_fd_callback(cfg, evaluator, sampler, examples),
+            *fd_callback(cfg, evaluator, sampler, examples),
             MetricsCSV(run_dir / rf.METRICS_FILE),
         ] if chief else []),
         *extra_callbacks,

@@ -50,6 +50,7 @@ GAN_ONLY = {
     "reg_every": "", "lr_schedule": " (translators decay with --gan-option lr_decay=F)",
     "fd_every": " (no FD of translations yet: val_l1 is logged)",
     "strategy": " (translators train on one device for now)",
+    "labels_per_class": " (it is --gan ssgan's)",
 }
 
 

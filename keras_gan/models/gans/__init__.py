@@ -52,8 +52,9 @@ def register_gan(name: str, *, loss: str, description: str, cls: type = GAN,
 
 
 def get_gan(name: str) -> Variant:
-    """The variant `name`: a registered one, or a translator's (its options and
-    recipe; `keras_gan.training.translate` trains it)."""
+    """The variant `name`: a registered one, or a translator's or the
+    semi-supervised GAN's (their options and recipe;
+    `keras_gan.training.translate` / `.semi` train them)."""
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -61,6 +62,10 @@ def get_gan(name: str) -> Variant:
 
         if (translator := translator_variant(name)) is not None:
             return translator
+        from keras_gan.models.semi_supervised.variant import semi_supervised_variant
+
+        if (semi := semi_supervised_variant(name)) is not None:
+            return semi
         raise ConfigError(
             f"unknown GAN variant {name!r}; registered: {', '.join(list_variants())}"
         ) from None
