@@ -5,10 +5,12 @@
 
 Every table and measured number of the `DOCUMENTS` (README.md, the
 documentation site's benchmarks page docs/benchmarks.md and its translation
-page docs/translation.md, and saved_models/README.md) lives between `<!-- figures:NAME -->` and
-`<!-- /figures:NAME -->`, and `BLOCKS[NAME]` makes it from the results files
-that a committed command wrote (benchmarks/results/*.json, the eval reports'
-eval.json, the shipped models' cards). Each block stands in one document.
+page docs/translation.md, its classifiers page docs/classifiers.md (blocks in
+benchmarks/figures_classifiers.py), and saved_models/README.md) lives between
+`<!-- figures:NAME -->` and `<!-- /figures:NAME -->`, and `BLOCKS[NAME]` makes
+it from the results files that a committed command wrote
+(benchmarks/results/*.json, the eval reports' eval.json, the shipped models'
+cards). Each block stands in one document.
 tests/test_readme.py runs `--check`'s comparison, so CI fails when a
 document and the results disagree: re-run the benchmark, then this script.
 
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAVED = ROOT / "saved_models"
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", SAVED / "README.md",
-             ROOT / "docs" / "translation.md")
+             ROOT / "docs" / "translation.md", ROOT / "docs" / "classifiers.md")
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                    r"(<!-- /figures:(?P=name) -->)", re.DOTALL)
 
@@ -548,6 +550,16 @@ BLOCKS = {"rehearsal": rehearsal, "translation": translation, "projection": proj
           "emoji-ttq": emoji_ttq, "emoji-ttq-64": emoji_ttq_64, "small-data": small_data,
           "throughput": throughput, "vae": vae, "shipped": shipped, "inference": inference,
           "shipped-list": shipped_list}
+
+
+def _classifier_blocks() -> dict:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from figures_classifiers import BLOCKS as CLASSIFIERS
+
+    return CLASSIFIERS
+
+
+BLOCKS.update(_classifier_blocks())
 
 
 def render(text: str) -> str:

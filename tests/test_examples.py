@@ -59,8 +59,19 @@ def test_pix2pix_on_pairs(tmp_path, capsys):
     assert tuple(translator.outputs[0].shape) == (None, 16, 16, 3)
 
 
+def test_semi_supervised_gan(tmp_path, capsys):
+    accuracy, onnx = _load("semi_supervised_gan").main(["--tiny", "--out", str(tmp_path)])
+    assert 0.0 <= accuracy <= 1.0
+    assert (tmp_path / "classifier.onnx").exists() and (tmp_path / "classifier.keras").exists()
+    assert onnx.metadata["test_accuracy"] == pytest.approx(accuracy)
+    assert onnx.metadata["labels_per_class"] == 10
+    printed = capsys.readouterr().out
+    assert "100 labelled of 8000 training images" in printed
+    assert "ONNX Runtime on the first held-out image" in printed
+
+
 @pytest.mark.parametrize("name", ["gan_image_folder", "conditional_gan", "onnx_generator",
-                                  "pix2pix_pairs"])
+                                  "pix2pix_pairs", "semi_supervised_gan"])
 def test_examples_use_only_public_names(name):
     text = (EXAMPLES / f"{name}.py").read_text()
     imported = re.findall(r"^\s*from (\S+) import (.+)$", text, flags=re.MULTILINE)

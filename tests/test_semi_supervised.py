@@ -9,6 +9,11 @@ import pytest
 
 from keras_gan.models.networks import build_mlp_generator
 from keras_gan.models.semi_supervised import SemiSupervisedGAN, build_ssgan_discriminator, losses
+from keras_gan.models.semi_supervised.networks import (
+    WeightNormDense,
+    init_from_data,
+    plain_classifier,
+)
 
 LN3 = math.log(3.0)
 
@@ -72,7 +77,7 @@ def test_discriminator_outputs_k_logits_and_its_last_hidden_features():
     d = build_ssgan_discriminator((8, 8, 1), 3, width=16)
     logits, features = d(np.zeros((2, 8, 8, 1), np.float32))
     assert logits.shape == (2, 3) and features.shape == (2, 4)  # 16 / 4
-    assert [layer.units for layer in d.layers if isinstance(layer, keras.layers.Dense)] == \
+    assert [layer.units for layer in d.layers if isinstance(layer, WeightNormDense)] == \
         [16, 8, 4, 4, 4, 3]
     # noise only in training: inference is deterministic, training is not
     x = np.random.default_rng(0).normal(size=(2, 8, 8, 1)).astype("float32")
@@ -81,6 +86,23 @@ def test_discriminator_outputs_k_logits_and_its_last_hidden_features():
                            np.asarray(d(x, training=True)[0]))
     with pytest.raises(ValueError, match="at least 2 classes"):
         build_ssgan_discriminator((8, 8, 1), 1)
+
+
+def test_weight_norm_fixes_each_units_gain_and_the_init_whitens_its_input():
+    keras.utils.set_random_seed(0)
+    d = build_ssgan_discriminator((8, 8, 1), 3, width=16, input_noise=0, hidden_noise=0)
+    first = d.get_layer("dense_0")
+    assert not first.g.trainable and d.get_layer("logits").g.trainable  # the paper's choice
+    norms = np.linalg.norm(np.asarray(first.kernel()), axis=0)
+    np.testing.assert_allclose(norms, np.asarray(first.g), rtol=1e-5)  # ||W_j|| = g_j
+    x = np.random.default_rng(1).uniform(-1, 1, (200, 8, 8, 1)).astype("float32")
+    init_from_data(d, x)
+    for name in ("dense_0", "dense_3", "logits"):
+        layer = d.get_layer(name)
+        inputs = keras.Model(d.inputs, layer.input)(x)
+        pre = np.asarray(keras.ops.matmul(inputs, layer.kernel()) + layer.b)
+        np.testing.assert_allclose(pre.mean(0), 0, atol=1e-4)
+        np.testing.assert_allclose(pre.std(0), 1, atol=1e-3)
 
 
 # -- the model's hooks ---------------------------------------------------------
@@ -167,7 +189,8 @@ def test_fit_trains_both_networks_and_the_classifier_learns_the_labelled_rows():
     for i, c in enumerate(y):
         x[i, 3 * c:3 * c + 2] += 2.0
     x = x.astype("float32")
-    d0 = [np.array(w) for w in model.discriminator.weights]
+    init_from_data(model.discriminator, x)  # as keras_gan.training.semi does
+    d0 = [np.array(w) for w in model.discriminator.trainable_weights]
     g0 = [np.array(w) for w in model.generator.weights]
     import tensorflow as tf
 
@@ -177,7 +200,7 @@ def test_fit_trains_both_networks_and_the_classifier_learns_the_labelled_rows():
     history = model.fit(ds, steps_per_epoch=60, epochs=1, verbose=0)
     assert set(history.history) >= {"d_loss", "g_loss", "supervised", "d_real", "d_fake"}
     assert all(not np.allclose(a, np.array(b)) for a, b in
-               zip(d0, model.discriminator.weights, strict=True) if a.size > 1)
+               zip(d0, model.discriminator.trainable_weights, strict=True) if a.size > 1)
     assert any(not np.allclose(a, np.array(b)) for a, b in
                zip(g0, model.generator.weights, strict=True))
     probabilities = np.asarray(model.classifier(x))
@@ -210,3 +233,25 @@ def test_saved_and_loaded_with_its_settings(tmp_path):
     x = _batch()[0]
     np.testing.assert_allclose(np.asarray(loaded.classifier(x)),
                                np.asarray(model.classifier(x)), rtol=1e-6)
+
+
+def test_the_saved_classifier_is_plain_keras_and_matches_d(tmp_path):
+    keras.utils.set_random_seed(0)
+    d = build_ssgan_discriminator((8, 8, 1), 3, width=16)
+    x = np.random.default_rng(2).uniform(-1, 1, (20, 8, 8, 1)).astype("float32")
+    init_from_data(d, x)
+    d.get_layer("logits").g.assign(np.array([2.0, 0.5, 1.0], np.float32))
+    plain = plain_classifier(d)
+    assert all(type(layer).__module__.startswith("keras.") for layer in plain.layers)
+    expected = np.asarray(keras.ops.softmax(d(x)[0]))
+    np.testing.assert_allclose(np.asarray(plain(x)), expected, atol=1e-6)
+    plain.save(tmp_path / "classifier.keras")
+    probe = ("import sys, numpy as np, keras; m = keras.saving.load_model(sys.argv[1]); "
+             "print(sorted(n for n in sys.modules if n.startswith('keras_gan')))")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "classifier.keras")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -368,7 +368,9 @@ COMMANDS = {
               "fit a linear classifier on a GAN's discriminator features with few labels, "
               "beside a random-init D and raw pixels"),
     "export": (_export_arguments, _export,
-               "write a trained generator as .keras, SavedModel and ONNX, with a card"),
+               "write a trained generator as .keras, SavedModel and ONNX, with a card (and a "
+               "semi-supervised run's classifier as classifier.onnx; a translator run's "
+               "translator)"),
     "encoder": (_encoder_arguments, _encoder,
                 "train an encoder (image -> z) for an exported generator and write "
                 "encoder.onnx and projector.onnx beside it"),

@@ -35,6 +35,7 @@ from keras_gan.errors import UserError
 from keras_gan.models.gans import get_gan
 from keras_gan.models.networks import build_networks
 from keras_gan.models.semi_supervised import SemiSupervisedGAN, build_ssgan_discriminator
+from keras_gan.models.semi_supervised.networks import init_from_data, plain_classifier
 from keras_gan.training import run_folder as rf
 from keras_gan.training.callbacks import MetricsCSV, SampleGrid, SkippedUpdates, StopOnNonFinite
 from keras_gan.training.checkpoints import Checkpoint, restore_checkpoint, save_model_atomic
@@ -48,6 +49,7 @@ from keras_gan.training.run_setup import (
     make_optimizer,
 )
 
+INIT_EXAMPLES = 500  # the paper's data-dependent initialisation batch
 CLASSIFIER_FILE = "classifier.keras"
 LABELS_FILE = "labels.json"
 # Settings this run cannot honour, with the hint a refusal gives.
@@ -185,6 +187,8 @@ def _train(cfg, run_dir, model, data: LabelledData, labelled, steps_per_epoch,
         "held_out_examples": len(data.x_test), "labelled_examples": len(labelled)})
     checkpoints = run_dir / rf.CHECKPOINTS_DIR
     step = restore_checkpoint(model, checkpoints) if cfg.resume else 0
+    if step == 0:  # a resumed run has its own g and b
+        init_from_data(model.discriminator, data.x_train[:INIT_EXAMPLES])
     if step >= cfg.epochs * steps_per_epoch:
         print(f"{run_dir} is already trained to step {step}; raise --epochs to train further")
     guard = StopOnNonFinite()
@@ -214,7 +218,7 @@ def _train(cfg, run_dir, model, data: LabelledData, labelled, steps_per_epoch,
     if guard.message:
         raise TrainError(guard.message)
     save_model_atomic(model.sampling_generator, run_dir / rf.GENERATOR_FILE)
-    save_model_atomic(classifier, run_dir / CLASSIFIER_FILE)
+    save_model_atomic(plain_classifier(model.discriminator), run_dir / CLASSIFIER_FILE)
     save_model_atomic(model, run_dir / rf.GAN_FILE)
     error = classifier_error(classifier, data.x_test, data.y_test)
     rf.write_text_atomic(run_dir / LABELS_FILE, json.dumps({

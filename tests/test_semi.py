@@ -1,0 +1,132 @@
+"""keras_gan/training/semi.py: `--gan ssgan` through `train(cfg)` and the
+CLI, with the GAN runs' folder, checkpoints, resume, metrics and export (#30)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gan.cli import main
+from keras_gan.config import ConfigError
+from keras_gan.errors import DataError
+from keras_gan.models.gans import configure
+from keras_gan.models.semi_supervised import SemiSupervisedGAN
+from keras_gan.training.checkpoints import read_checkpoint_step
+from keras_gan.training.semi import semi_stream
+from keras_gan.training.trainer import train
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    """60 labelled 8x8 images, 3 classes: a bright band at rows 3c, 3c + 1."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    x = rng.integers(0, 40, (60, 8, 8, 1))
+    for i, c in enumerate(y):
+        x[i, 3 * c:3 * c + 2] = 255
+    path = tmp_path_factory.mktemp("data") / "bands.npz"
+    np.savez(path, x=x.astype(np.uint8), y=y)
+    return path
+
+
+def tiny(tmp_path, dataset, name="run", **fields):
+    values = {**dict(gan="ssgan", dataset=dataset, labels_per_class=2, width=8, batch_size=6,
+                     epochs=2, steps_per_epoch=3, gan_options={"d_width": 16}, verbose=0,
+                     tensorboard=False, checkpoint_every=1000, out=str(tmp_path / name)),
+              **fields}
+    return configure(values)
+
+
+def metrics(run_dir):
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_run_writes_its_classifier_and_the_labels_it_used(npz, tmp_path):
+    result = train(tiny(tmp_path, f"npz:{npz}"))
+    run = result.run_dir
+    assert result.step == 6 and isinstance(result.model, SemiSupervisedGAN)
+    rows = metrics(run)
+    assert [r["step"] for r in rows] == ["3", "6"]
+    assert {"d_loss", "g_loss", "supervised", "test_error"} <= set(rows[0])
+    labels = json.loads((run / "labels.json").read_text())
+    assert labels["labels_per_class"] == 2 and len(labels["labelled_rows"]) == 6
+    assert labels["held_out_examples"] == 12  # 20% of each class of 60
+    assert labels["test_error"] == pytest.approx(float(rows[-1]["test_error"]))
+    # the recipe's rates and the paper's beta_1
+    assert result.model.d_optimizer.beta_1 == pytest.approx(0.5)
+    classifier = keras.saving.load_model(run / "classifier.keras", safe_mode=True)
+    x = np.zeros((2, 8, 8, 1), "float32")
+    expected = keras.ops.softmax(result.model.discriminator(x)[0])
+    np.testing.assert_allclose(classifier(x), expected, atol=1e-5)
+    assert (run / "generator.keras").is_file() and (run / "gan.keras").is_file()
+
+
+def test_the_same_seed_picks_the_same_labels_and_another_seed_others(npz, tmp_path):
+    a = train(tiny(tmp_path, f"npz:{npz}", "a", epochs=1, steps_per_epoch=1)).run_dir
+    b = train(tiny(tmp_path, f"npz:{npz}", "b", epochs=1, steps_per_epoch=1)).run_dir
+    c = train(tiny(tmp_path, f"npz:{npz}", "c", epochs=1, steps_per_epoch=1, seed=5)).run_dir
+    rows = [json.loads((r / "labels.json").read_text())["labelled_rows"] for r in (a, b, c)]
+    assert rows[0] == rows[1] and rows[0] != rows[2]
+
+
+def test_resume_continues_with_the_optimizer_state(npz, tmp_path):
+    cfg = tiny(tmp_path, f"npz:{npz}", checkpoint_every=3)
+    train(configure({**cfg.to_dict(), "epochs": 1}))
+    run = tmp_path / "run"
+    assert read_checkpoint_step(run / "checkpoints") == 3
+    resumed = train(configure({**cfg.to_dict(), "resume": True}))
+    assert resumed.step == 6
+    assert int(resumed.model.d_optimizer.iterations.numpy()) == 6
+    assert [r["step"] for r in metrics(run)] == ["3", "6"]
+
+
+def test_export_writes_a_classifier_onnx_that_matches_keras(npz, tmp_path):
+    from export.classifier_runtime import OnnxClassifier
+
+    run = train(tiny(tmp_path, f"npz:{npz}")).run_dir
+    assert main(["export", str(run), "--out", str(tmp_path / "model")]) == 0
+    onnx = OnnxClassifier(tmp_path / "model" / "classifier.onnx")
+    classifier = keras.saving.load_model(run / "classifier.keras", safe_mode=True)
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(onnx.predict(x), classifier(x), atol=1e-4)
+    card = json.loads((tmp_path / "model" / "model.json").read_text())
+    labels = json.loads((run / "labels.json").read_text())
+    assert card["classifier"]["test_accuracy"] == pytest.approx(labels["test_accuracy"])
+    assert card["classifier"]["labels_per_class"] == 2
+
+
+def test_refusals_name_the_problem(npz, tmp_path):
+    with pytest.raises(ConfigError, match="--labels-per-class is for --gan ssgan"):
+        train(configure(dict(gan="dcgan", dataset=f"npz:{npz}", labels_per_class=2,
+                             out=str(tmp_path / "x"))))
+    with pytest.raises(ConfigError, match="needs --labels-per-class"):
+        train(tiny(tmp_path, f"npz:{npz}", labels_per_class=None))
+    with pytest.raises(DataError, match="class 0 .*has only 16"):
+        train(tiny(tmp_path, f"npz:{npz}", labels_per_class=17))
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, x=np.zeros((20, 8, 8, 1), np.uint8))
+    with pytest.raises(DataError, match="label"):
+        train(tiny(tmp_path, f"npz:{plain}"))
+    assert not (tmp_path / "run").exists()  # nothing written before the refusal
+
+
+def test_the_stream_pairs_unlabelled_and_labelled_batches_and_resumes_in_place():
+    x = np.arange(10, dtype="float32").reshape(10, 1, 1, 1)
+    xl, yl = x[:3], np.arange(3)
+    whole = list(semi_stream(x, xl, yl, 4, seed=0).take(5).as_numpy_iterator())
+    (u, (lab, y)) = whole[0]
+    assert u.shape == (4, 1, 1, 1) and lab.shape == (4, 1, 1, 1) and y.shape == (4,)
+    assert set(lab.ravel().tolist()) <= {0.0, 1.0, 2.0}
+    np.testing.assert_array_equal(lab.ravel(), y)  # labels travel with their images
+    skipped = list(semi_stream(x, xl, yl, 4, seed=0, skip_batches=3).take(2)
+                   .as_numpy_iterator())
+    for a, b in zip(whole[3:], skipped, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1][0], b[1][0])
+    with pytest.raises(ConfigError, match="larger than the 10 training images"):
+        semi_stream(x, xl, yl, 11, seed=0)
