@@ -87,8 +87,10 @@ def ssgan_samples(run_dir: Path, classes: int, seed: int):
     `GENERATED_PER_CLASS` per class among those it gives >= `CONFIDENCE`."""
     from export.runtime import sample_latents
 
-    generator = keras.models.load_model(run_dir / "generator.keras", compile=False)
-    classifier = keras.models.load_model(run_dir / "classifier.keras", compile=False)
+    generator = keras.saving.load_model(run_dir / "generator.keras", safe_mode=True,
+                                        compile=False)
+    classifier = keras.saving.load_model(run_dir / "classifier.keras", safe_mode=True,
+                                         compile=False)
     z = sample_latents(8 * GENERATED_PER_CLASS * classes, int(generator.inputs[0].shape[-1]),
                        seed)
     x = np.concatenate([keras.ops.convert_to_numpy(generator(z[i:i + 1000], training=False))
