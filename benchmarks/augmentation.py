@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from report import publish  # noqa: E402  (benchmarks/report.py)
-from semi_supervised import SUPERVISED_STEPS  # noqa: E402
+from semi_supervised import SUPERVISED_STEPS, fit_for_steps  # noqa: E402
 
 GENERATED_PER_CLASS = 500
 CONFIDENCE = 0.9
@@ -116,9 +116,7 @@ def fit_classifier(x, y, x_test, y_test, classes: int, seed: int) -> float:
     model = build_cas_classifier(x.shape[1:], classes)
     model.compile(keras.optimizers.Adam(LEARNING_RATE),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    batch = min(BATCH_SIZE, len(x))
-    epochs = math.ceil(SUPERVISED_STEPS / math.ceil(len(x) / batch))
-    model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
+    fit_for_steps(model, x, y, BATCH_SIZE)
     return 1.0 - accuracy(model, x_test, y_test)
 
 

@@ -134,11 +134,17 @@ def run_cnn_supervised(source: str, args) -> dict:
     return _fit_and_score(model, x, y, data, batch=BATCH_SIZE)
 
 
-def _fit_and_score(model, x, y, data, batch: int) -> dict:
+def fit_for_steps(model, x, y, batch: int) -> None:
+    """`model.fit` on (x, y) for whole shuffled passes, at least
+    `SUPERVISED_STEPS` updates: the baselines' (and augmentation.py's) budget."""
     batch = min(batch, len(x))
     epochs = math.ceil(SUPERVISED_STEPS / math.ceil(len(x) / batch))
-    start, cpu = time.time(), time.process_time()
     model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
+
+
+def _fit_and_score(model, x, y, data, batch: int) -> dict:
+    start, cpu = time.time(), time.process_time()
+    fit_for_steps(model, x, y, batch)
     return {"error": _error(model, data.x_test, data.y_test), "steps": SUPERVISED_STEPS,
             "cpu_seconds": round(time.process_time() - cpu, 1),
             "wall_seconds": round(time.time() - start, 1),
