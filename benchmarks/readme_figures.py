@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAVED = ROOT / "saved_models"
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", SAVED / "README.md",
-             ROOT / "docs" / "translation.md", ROOT / "docs" / "classifiers.md")
+             ROOT / "docs" / "translation.md", ROOT / "docs" / "classifiers.md",
+             ROOT / "docs" / "web.md")
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                    r"(<!-- /figures:(?P=name) -->)", re.DOTALL)
 
@@ -553,10 +554,12 @@ BLOCKS = {"rehearsal": rehearsal, "translation": translation, "projection": proj
 
 
 def _classifier_blocks() -> dict:
+    """The blocks of the later pages, each made in its own module."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from figures_classifiers import BLOCKS as CLASSIFIERS
+    from figures_web import BLOCKS as WEB
 
-    return CLASSIFIERS
+    return {**CLASSIFIERS, **WEB}
 
 
 BLOCKS.update(_classifier_blocks())

@@ -10,15 +10,26 @@ host). It prints the path it found or installed and exits 0, or says why it
 could not and exits 1 (set KERAS_GAN_SKIP_BROWSER=1 to skip the browser test
 on purpose: then it only reports). tests/test_demo_browser.py uses
 `find_chromium` to pick the same binary.
+
+It also fetches the ONNX Runtime Web files that `keras-gan web` pages ship
+(export/web_runtime.py: the pinned npm tarball, checked, into
+$KERAS_GAN_CACHE or ~/.cache/keras-gan), so that tests/test_web_browser.py
+finds them without the network; `static_server` serves such a page.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEBIAN_NAMES = ("chromium", "chromium-browser", "/usr/lib/chromium/chromium")
 
@@ -74,7 +85,50 @@ def install() -> str | None:
     return None
 
 
+def fetch_web_runtime() -> bool:
+    """The ONNX Runtime Web files in the cache (downloaded once); False with
+    the reason on stderr when they cannot be had."""
+    sys.path.insert(0, str(REPO))
+    from export.web_runtime import WebRuntimeError, obtain
+
+    try:
+        print(f"web page tests: ONNX Runtime Web files at {obtain()}")
+        return True
+    except WebRuntimeError as e:
+        print(f"web page tests: {e}", file=sys.stderr)
+        return False
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no line per request in the test output
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder):
+    """Serves `folder` on 127.0.0.1 (a free port) from a thread; yields its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main() -> int:
+    browser = _chromium()
+    if os.environ.get("KERAS_GAN_SKIP_BROWSER") == "1":
+        fetch_web_runtime()  # only reported: no browser test will need it
+        return browser
+    runtime = fetch_web_runtime()
+    return browser or (0 if runtime else 1)
+
+
+def _chromium() -> int:
+    """0 when a Chromium is there (found or installed), else 1."""
     path = find_chromium()
     if path:
         print(f"browser test: Chromium at {path}")

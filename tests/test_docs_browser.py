@@ -11,13 +11,11 @@ KERAS_GAN_SCREENSHOT_DOCS=DIR writes home.png and training.png there
 temporary folder.
 """
 
-import functools
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from browser import static_server
 from test_demo_browser import chromium, need  # noqa: F401  (chromium: the same fixture)
 from test_docs import ROOT, build_site
 
@@ -26,20 +24,8 @@ from test_docs import ROOT, build_site
 def url(tmp_path_factory):
     """The built site, served on a free port of 127.0.0.1."""
     site = build_site(tmp_path_factory.mktemp("docs-browser") / "site")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with static_server(site) as served:
+        yield served.rstrip("/")
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +81,23 @@ def test_a_guide_is_reached_from_the_nav_and_renders_its_code(page, url, tmp_pat
     assert code.locator("span").count() > 0  # highlighted, not raw text
     assert "Traceback" not in page.content()
     screenshot(page, "training.png", tmp_path)
+
+
+def test_the_web_page_guide_embeds_a_live_generator(page, url):
+    # docs/hooks/web_page.py writes saved_models/mnist-cgan's static page into
+    # the site; docs/web.md shows it in an iframe. It must run there, from
+    # the site's own host alone.
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{url}/web.html")
+    assert heading(page) == "A model as a static web page"
+    frame = page.frame_locator("iframe[src='web/mnist-cgan/index.html']")
+    frame.locator("#grid canvas").first.wait_for(state="visible")
+    inner = next(f for f in page.frames if f.url.endswith("web/mnist-cgan/index.html"))
+    inner.evaluate("() => window.kerasGan.ready")
+    drawn = inner.evaluate("""() => Array.from(document.querySelectorAll('#grid canvas'))
+        .map(c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+        .some((v, i) => i % 4 !== 3 && v > 0))""")
+    assert len(drawn) >= 4 and all(drawn)  # every image has lit pixels: digits, not blanks
+    hosts = {r.split("/")[2] for r in requests if r.startswith("http")}
+    assert hosts == {url.split("/")[2]}, hosts

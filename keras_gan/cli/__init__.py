@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1")
-    if args.command not in ("demo", "data") and quiet:
-        _start_tensorflow_quietly()  # the demo and `data` never import TensorFlow
+    if args.command not in ("demo", "data", "web") and quiet:
+        _start_tensorflow_quietly()  # the demo, `data` and `web` never import TensorFlow
     # The export layer's errors are user errors too (ValueErrors: export/ does
     # not import keras_gan). Both modules are light: numpy, no TensorFlow.
     from export.runtime import GeneratorError

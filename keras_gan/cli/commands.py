@@ -358,6 +358,33 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR",
+                        help="an exported model folder (generator.onnx or translator.onnx, "
+                             "and model.json)")
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="the folder of the page to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the contents of a non-empty OUT_DIR")
+    parser.add_argument("--ort-web", metavar="PATH",
+                        help="an onnxruntime-web .tgz (npm pack) or its extracted folder, "
+                             "for offline use (default: the pinned version from the npm "
+                             "registry, cached)")
+    parser.add_argument("--fp32", action="store_true",
+                        help="ship generator.onnx even where generator_fp16.onnx would do")
+
+
+def _web(args: argparse.Namespace) -> int:
+    from export.web import export_page  # never TensorFlow: numpy and onnxruntime
+
+    manifest = export_page(args.model_dir, args.out_dir, overwrite=args.overwrite,
+                           ort_web=args.ort_web, fp32=args.fp32)
+    print(f"Wrote the page of {manifest['name']} to {args.out_dir}/: {len(manifest['files']) + 1} "
+          f"files, {manifest['total_bytes'] / 1e6:.1f} MB ({manifest['onnx']}, ONNX Runtime "
+          f"Web {manifest['ort_web']['version']}).\nServe it with `python -m http.server -d "
+          f"{args.out_dir}` and open http://127.0.0.1:8000/")
+    return 0
+
+
 COMMANDS = {
     "train": (_train_arguments, _train,
               "train a GAN (default: DCGAN on the embedded MNIST digits)"),
@@ -381,4 +408,7 @@ COMMANDS = {
     "demo": (_demo_arguments, _demo,
              "serve the exported generators in a web page (Gradio, ONNX Runtime): "
              "sampling and interpolation"),
+    "web": (_web_arguments, _web,
+            "write a static web page that runs an exported model in the browser (ONNX "
+            "Runtime Web, no server)"),
 }
