@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("mnist-dcgan", "mnist-cgan", "emoji-32")
+MODELS = ("mnist-dcgan", "mnist-cgan", "mnist-ssgan", "emoji-32")
 
 
 def main(argv=None) -> int:

@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `export` from a checkout
 sys.path.insert(0, str(REPO / "tests"))  # browser.py: Chromium and the static server
 
-MODELS = ("mnist-dcgan", "mnist-cgan", "emoji-32", "toy-ring", "toy-grid", "emoji-sketch",
-          "emoji-styles/ab", "emoji-styles/ba")
+MODELS = ("mnist-dcgan", "mnist-cgan", "mnist-ssgan", "emoji-32", "toy-ring", "toy-grid",
+          "emoji-sketch", "emoji-styles/ab", "emoji-styles/ba")
 MARKS = """() => Object.fromEntries(['kg-session', 'kg-first-image'].map(
   n => [n, performance.getEntriesByName(n)[0]?.startTime ?? null]))"""
 

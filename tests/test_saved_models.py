@@ -151,3 +151,30 @@ def test_models_trained_on_emoji_carry_the_attribution(folder):
     for credit in ("Twemoji", "Twitter, Inc. and other contributors", "CC-BY 4.0",
                    "Noto Emoji", "Google", "Apache 2.0"):
         assert credit in card["attribution"], credit
+
+
+CLASSIFIER_MODELS = [f for f in MODELS if (f / "classifier.onnx").exists()]
+
+
+def test_a_shipped_model_carries_a_classifier():
+    assert "mnist-ssgan" in {f.name for f in CLASSIFIER_MODELS}  # the demo's guess
+
+
+@pytest.mark.parametrize("folder", CLASSIFIER_MODELS, ids=lambda p: p.name)
+def test_a_shipped_classifier_scores_what_its_card_says(folder):
+    """A semi-supervised GAN's classifier.onnx and classifier.keras, on the
+    held-out rows its card names, give the card's accuracy to the digit."""
+    from export.classifier_runtime import OnnxClassifier
+    from keras_gan.evaluation.classifiers import HELD_OUT, MNIST_SAMPLE
+
+    entry = json.loads((folder / "model.json").read_text())["classifier"]
+    assert entry["held_out"] == f"the last {HELD_OUT} digits"
+    with np.load(MNIST_SAMPLE) as data:
+        x, y = data["x"][-HELD_OUT:], data["y"][-HELD_OUT:]
+    x = (x.astype(np.float32) / 127.5 - 1.0).reshape(len(x), *entry["image_shape"])
+    onnx = np.concatenate([OnnxClassifier(folder / "classifier.onnx").predict(x[i:i + 500])
+                           for i in range(0, len(x), 500)])
+    plain = keras.saving.load_model(folder / "classifier.keras", safe_mode=True)
+    np.testing.assert_allclose(onnx, plain.predict(x, verbose=0), atol=1e-5)
+    assert np.mean(onnx.argmax(-1) == y) == pytest.approx(entry["test_accuracy"], abs=1e-9)
+    assert entry["labelled_examples"] == 10 * entry["labels_per_class"]
