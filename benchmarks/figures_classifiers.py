@@ -54,6 +54,13 @@ def probe() -> str:
     return _table_of(md)
 
 
+def weight_average() -> str:
+    md = RESULTS / "ssgan_weight_average_tune.md"
+    if not md.exists():
+        return NOT_YET.format(command="python benchmarks/ssgan_weight_average.py")
+    return _table_of(md)
+
+
 def augmentation() -> str:
     md = RESULTS / "augmentation.md"
     if not md.exists():
@@ -88,5 +95,6 @@ def cas() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"semi-supervised": semi_supervised, "probe": probe, "augmentation": augmentation,
+BLOCKS = {"semi-supervised": semi_supervised, "weight-average": weight_average,
+          "probe": probe, "augmentation": augmentation,
           "cas": cas}

@@ -72,7 +72,8 @@ def run_ssgan(source: str, args, tmp: Path) -> dict:
 
     cfg = configure(dict(gan="ssgan", dataset=source, labels_per_class=args.labels_per_class,
                          seed=args.seed, d_lr=args.lr, g_lr=args.lr, lr_schedule="constant",
-                         epochs=100_000, gan_options={"input_noise": args.input_noise},
+                         epochs=100_000, gan_options={"input_noise": args.input_noise,
+                                      "classifier_average": args.classifier_average},
                          tensorboard=False, verbose=0, fd_every=0, checkpoint_every=10**9,
                          out=args.keep or str(tmp / "ssgan")))
     budget = CPUBudget(60 * args.budget)
@@ -191,6 +192,9 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=30.0, help="CPU minutes for the ssgan row")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam rate, both nets (constant)")
     p.add_argument("--input-noise", type=float, default=0.3)
+    p.add_argument("--classifier-average", type=float, default=0.0,
+                   help="decay of the running average of D's weights the classifier uses "
+                        "(0: none; benchmarks/ssgan_weight_average.py)")
     p.add_argument("--tune", action="store_true",
                    help="seed 0 on a validation carve of the training digits")
     p.add_argument("--rows", default=",".join(ROWS))
@@ -222,7 +226,7 @@ def main(argv=None) -> int:
         print(row, json.dumps({k: v for k, v in results[row].items()
                                if k != "error_per_epoch"}), flush=True)
     settings = {k: getattr(args, k) for k in ("labels_per_class", "seed", "budget", "lr",
-                                              "input_noise", "tune")}
+                                              "input_noise", "classifier_average", "tune")}
     date = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}"
     command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     what = "validation carve (tuning)" if args.tune else "2,000 held-out digits"

@@ -85,6 +85,28 @@ def test_resume_continues_with_the_optimizer_state(npz, tmp_path):
     assert [r["step"] for r in metrics(run)] == ["3", "6"]
 
 
+def test_the_averaged_classifier_is_the_one_saved_and_its_checkpoint_restores_it(
+        npz, tmp_path):
+    from keras_gan.training.checkpoints import restore_checkpoint
+    from keras_gan.training.semi import build_semi_model, check_settings
+
+    options = {"d_width": 16, "classifier_average": 0.9}
+    cfg = tiny(tmp_path, f"npz:{npz}", checkpoint_every=3, epochs=1, gan_options=options)
+    model = train(cfg).model  # 3 steps, a checkpoint at step 3, the last
+    assert model.classifier_decay == pytest.approx(0.9)
+    x = np.zeros((2, 8, 8, 1), "float32")
+    run = tmp_path / "run"
+    classifier = keras.saving.load_model(run / "classifier.keras", safe_mode=True)
+    np.testing.assert_allclose(classifier(x), model.classifier(x), atol=1e-5)
+    assert not np.allclose(classifier(x), keras.ops.softmax(model.discriminator(x)[0]))
+    # A resumed run gets the average back from the checkpoint, not D's weights.
+    fresh = build_semi_model(cfg, check_settings(cfg), (8, 8, 1), 3, 3, 1)
+    assert restore_checkpoint(fresh, run / "checkpoints") == 3
+    for a, b in zip(model.averaged_discriminator.weights,
+                    fresh.averaged_discriminator.weights, strict=True):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6)
+
+
 def test_export_writes_a_classifier_onnx_that_matches_keras(npz, tmp_path):
     from export.classifier_runtime import OnnxClassifier
 

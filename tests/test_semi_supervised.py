@@ -108,13 +108,14 @@ def test_weight_norm_fixes_each_units_gain_and_the_init_whitens_its_input():
 # -- the model's hooks ---------------------------------------------------------
 
 
-def _model(classes=3, noise=0.0, d_steps=1, unsupervised_weight=0.5):
+def _model(classes=3, noise=0.0, d_steps=1, unsupervised_weight=0.5, classifier_decay=None):
     keras.utils.set_random_seed(0)
     g = build_mlp_generator(4, (8, 8, 1), 16)
     d = build_ssgan_discriminator((8, 8, 1), classes, width=16, input_noise=noise,
                                   hidden_noise=noise)
     model = SemiSupervisedGAN(g, d, classes=classes, seed=0, d_steps=d_steps,
-                              unsupervised_weight=unsupervised_weight)
+                              unsupervised_weight=unsupervised_weight,
+                              classifier_decay=classifier_decay)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-3),
                   g_optimizer=keras.optimizers.Adam(1e-3))
     return model
@@ -255,3 +256,30 @@ def test_the_saved_classifier_is_plain_keras_and_matches_d(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_classifier_reads_a_running_average_of_d_by_hand(tmp_path):
+    model = _model(classifier_decay=0.5)
+    d, avg = model.discriminator, model.averaged_discriminator
+    w0 = [np.array(w) for w in d.weights]
+    real, labelled, y = _batch()
+    model.train_step((real, (labelled, y)))  # one D update: n = 1 after it
+    rate = min(0.5, 2.0 / 11.0)  # the warm-up's (1 + n) / (10 + n) is below the decay
+    moved = 0
+    for before, w, a in zip(w0, d.weights, avg.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(a), rate * before + (1 - rate) * np.asarray(w),
+                                   rtol=1e-5, atol=1e-7)
+        moved += not np.allclose(np.asarray(a), np.asarray(w))
+    assert moved > 0  # the average is not D
+    x = real[:3]
+    want = np.asarray(keras.ops.softmax(avg(x, training=False)[0]))
+    np.testing.assert_allclose(np.asarray(model.classifier(x)), want, rtol=1e-6)
+    assert not np.allclose(np.asarray(model.classifier(x)),
+                           np.asarray(keras.ops.softmax(d(x, training=False)[0])))
+    path = tmp_path / "gan.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.classifier_decay == 0.5
+    np.testing.assert_allclose(np.asarray(loaded.classifier(x)), want, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"classifier_decay must be in \(0, 1\)"):
+        _model(classifier_decay=1.5)

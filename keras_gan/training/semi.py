@@ -123,7 +123,8 @@ def build_semi_model(cfg: TrainConfig, options: dict, image_shape, classes: int,
                                               options["input_noise"], options["hidden_noise"])
     model = SemiSupervisedGAN(
         generator, discriminator, classes=classes,
-        unsupervised_weight=options["unsupervised_weight"], latent_dim=cfg.latent_dim,
+        unsupervised_weight=options["unsupervised_weight"],
+        classifier_decay=options["classifier_average"] or None, latent_dim=cfg.latent_dim,
         d_steps=cfg.d_steps, seed=cfg.seed, ema_decay=cfg.ema_decay or None,
         instance_noise=cfg.instance_noise, augment=cfg.augment or None, r1=cfg.r1, r2=cfg.r2,
         reg_every=cfg.reg_every, anneal_steps=cfg.anneal_steps,
@@ -189,6 +190,7 @@ def _train(cfg, run_dir, model, data: LabelledData, labelled, steps_per_epoch,
     step = restore_checkpoint(model, checkpoints) if cfg.resume else 0
     if step == 0:  # a resumed run has its own g and b
         init_from_data(model.discriminator, data.x_train[:INIT_EXAMPLES])
+        model.reset_average()  # the average starts from the initialised D
     if step >= cfg.epochs * steps_per_epoch:
         print(f"{run_dir} is already trained to step {step}; raise --epochs to train further")
     guard = StopOnNonFinite()
@@ -218,7 +220,8 @@ def _train(cfg, run_dir, model, data: LabelledData, labelled, steps_per_epoch,
     if guard.message:
         raise TrainError(guard.message)
     save_model_atomic(model.sampling_generator, run_dir / rf.GENERATOR_FILE)
-    save_model_atomic(plain_classifier(model.discriminator), run_dir / CLASSIFIER_FILE)
+    save_model_atomic(plain_classifier(model.classifying_discriminator),
+                      run_dir / CLASSIFIER_FILE)
     save_model_atomic(model, run_dir / rf.GAN_FILE)
     error = classifier_error(classifier, data.x_test, data.y_test)
     rf.write_text_atomic(run_dir / LABELS_FILE, json.dumps({

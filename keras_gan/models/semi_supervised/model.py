@@ -12,6 +12,11 @@ class overrides hooks only:
   minibatch, to D's loss (and logs it) beside the base's R1 / R2: it is a
   named term of D's loss like theirs, so the hook fits without a new loop;
 - `generator_loss`: feature matching on D's last hidden layer.
+
+With `classifier_decay`, it also keeps a running average of D's weights
+(`averaged_discriminator`), as the paper's code tests its classifier with;
+`classifier` then reads the average. The average is updated after each
+step, outside the loop's hooks: it trains nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class SemiSupervisedGAN(GAN):
         classes: K, the real classes.
         unsupervised_weight: weight of L_unsupervised beside the supervised
             cross-entropy (0.5 in the paper's code).
+        classifier_decay: if set, in (0, 1): the decay of a running average
+            of D's weights that the classifier uses (warmed up like the
+            generator's `ema_decay`); None: the classifier is D itself.
         **kwargs: `GAN` arguments; the loss is the non-saturating family's
             (the only one for which LSE(l) is D's logit) and G takes no labels.
     """
@@ -45,7 +53,7 @@ class SemiSupervisedGAN(GAN):
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "supervised")
 
     def __init__(self, generator, discriminator, classes=10, unsupervised_weight=0.5,
-                 **kwargs):
+                 classifier_decay=None, **kwargs):
         if kwargs.get("num_classes"):
             raise ValueError("the semi-supervised GAN's generator takes no labels: give "
                              "classes=, not num_classes=")
@@ -64,10 +72,17 @@ class SemiSupervisedGAN(GAN):
         super().__init__(generator, discriminator, **kwargs)
         self.classes = int(classes)
         self.unsupervised_weight = float(unsupervised_weight)
+        self.classifier_decay = float(classifier_decay) if classifier_decay else None
+        if self.classifier_decay is not None:
+            if not 0.0 < self.classifier_decay < 1.0:
+                raise ValueError(f"classifier_decay must be in (0, 1), got {classifier_decay}")
+            self.averaged_discriminator = keras.models.clone_model(discriminator)
+            self.reset_average()
 
     def get_config(self):
         return {**super().get_config(), "classes": self.classes,
-                "unsupervised_weight": self.unsupervised_weight}
+                "unsupervised_weight": self.unsupervised_weight,
+                "classifier_decay": self.classifier_decay}
 
     # -- what D computes --------------------------------------------------------
 
@@ -81,14 +96,47 @@ class SemiSupervisedGAN(GAN):
         return gan_logit(self.class_logits(samples, training=training))
 
     @property
+    def classifying_discriminator(self) -> keras.Model:
+        """The D the classifier reads: the running average when kept, else D."""
+        return (self.averaged_discriminator if self.classifier_decay is not None
+                else self.discriminator)
+
+    @property
     def classifier(self) -> keras.Model:
-        """images -> class probabilities (K,): D without its noise (inference)
-        and with a softmax; shares D's weights. Built on demand, so that
-        saving the GAN does not track it twice."""
-        d = self.discriminator
+        """images -> class probabilities (K,): `classifying_discriminator`
+        without its noise (inference) and with a softmax; shares its weights.
+        Built on demand, so that saving the GAN does not track it twice."""
+        d = self.classifying_discriminator
         probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(
             d.outputs[0])
         return keras.Model(d.inputs[0], probabilities, name="classifier")
+
+    # -- the running average of D ---------------------------------------------
+
+    def reset_average(self):
+        """Starts the average at D's current weights: at construction, and
+        again after `init_from_data` changes D (keras_gan.training.semi)."""
+        if self.classifier_decay is None:
+            return
+        for a, w in zip(self.averaged_discriminator.weights, self.discriminator.weights,
+                        strict=True):
+            a.assign(w)
+
+    def update_average(self):
+        """avg <- d avg + (1 - d) w, d = min(decay, (1 + n) / (10 + n)) after n
+        D updates: `GAN.update_ema`'s warm-up, for the same reason."""
+        n = ops.cast(self.d_optimizer.iterations, "float32")
+        d = ops.minimum(self.classifier_decay, (1.0 + n) / (10.0 + n))
+        for a, w in zip(self.averaged_discriminator.weights, self.discriminator.weights,
+                        strict=True):
+            a.assign(d * a + (1.0 - d) * ops.cast(w, a.dtype))
+
+    def train_step(self, data):
+        """The base loop unchanged, then the average (when kept)."""
+        logs = super().train_step(data)
+        if self.classifier_decay is not None:
+            self.update_average()
+        return logs
 
     # -- hooks of the base loop --------------------------------------------------
 
