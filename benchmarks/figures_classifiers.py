@@ -21,6 +21,11 @@ def _table_of(md: Path) -> str:
     return "\n".join(body).rstrip() + f"\n\n(From `{md.relative_to(ROOT)}`.)"
 
 
+def report(md: Path, command: str) -> str:
+    """`_table_of(md)`, or where it is not written yet, the command that writes it."""
+    return _table_of(md) if md.exists() else NOT_YET.format(command=command)
+
+
 def semi_supervised() -> str:
     md = RESULTS / "semi_supervised.md"
     if not md.exists():
@@ -48,24 +53,16 @@ def semi_supervised() -> str:
 
 
 def probe() -> str:
-    md = RESULTS / "probe.md"
-    if not md.exists():
-        return NOT_YET.format(command="python benchmarks/probe_mnist.py")
-    return _table_of(md)
+    return report(RESULTS / "probe.md", "python benchmarks/probe_mnist.py")
 
 
 def weight_average() -> str:
-    md = RESULTS / "ssgan_weight_average_tune.md"
-    if not md.exists():
-        return NOT_YET.format(command="python benchmarks/ssgan_weight_average.py")
-    return _table_of(md)
+    return report(RESULTS / "ssgan_weight_average_tune.md",
+                  "python benchmarks/ssgan_weight_average.py")
 
 
 def augmentation() -> str:
-    md = RESULTS / "augmentation.md"
-    if not md.exists():
-        return NOT_YET.format(command="python benchmarks/augmentation.py")
-    return _table_of(md)
+    return report(RESULTS / "augmentation.md", "python benchmarks/augmentation.py")
 
 
 def cas() -> str:

@@ -3,20 +3,12 @@ from the committed results of benchmarks/web_page.py, never typed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-REPORT = ROOT / "benchmarks" / "results" / "web_page.md"
+from figures_classifiers import RESULTS, report  # benchmarks/, beside this file
 
 
 def web_page() -> str:
     """The report's bullets and tables, without its title."""
-    if not REPORT.exists():
-        return "Not measured yet: `python benchmarks/web_page.py` writes these figures."
-    body = [line for line in REPORT.read_text().splitlines() if not line.startswith("# ")]
-    while body and not body[0].strip():
-        body.pop(0)
-    return "\n".join(body).rstrip() + f"\n\n(From `{REPORT.relative_to(ROOT)}`.)"
+    return report(RESULTS / "web_page.md", "python benchmarks/web_page.py")
 
 
 BLOCKS = {"web-page": web_page}
