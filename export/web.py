@@ -114,8 +114,22 @@ def _out_dir(out_dir: Path, model_dir: Path, overwrite: bool) -> None:
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise WebError(f"OUT_DIR {out_dir} exists and is not empty; pass --overwrite to "
-                           "replace its contents")
+                           "replace an earlier page there")
+        # --overwrite deletes the folder, so it must be one this command
+        # wrote: a mistyped OUT_DIR would otherwise lose the user's files.
+        if not _is_page(out_dir):
+            raise WebError(f"OUT_DIR {out_dir} is not empty and holds no keras-gan page "
+                           "(no manifest.json written by `keras-gan web`); --overwrite "
+                           "replaces only such a page: pick a new or empty folder")
         shutil.rmtree(out_dir)
+
+
+def _is_page(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "keras_gan_web" in manifest
 
 
 def export_page(model_dir, out_dir, overwrite: bool = False, ort_web=None,

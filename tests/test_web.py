@@ -134,8 +134,19 @@ def test_a_non_empty_out_dir_needs_overwrite(tmp_path, ort_web):
     with pytest.raises(WebRuntimeError, match="exists and is not empty; pass --overwrite"):
         export_page(MODELS / "mnist-dcgan", out, ort_web=ort_web)
     assert (out / "keep.txt").read_text() == "mine"
-    export_page(MODELS / "mnist-dcgan", out, ort_web=ort_web, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "index.html").is_file()
+    # --overwrite replaces an earlier page, never a folder of other files
+    with pytest.raises(WebRuntimeError, match="holds no keras-gan page"):
+        export_page(MODELS / "mnist-dcgan", out, ort_web=ort_web, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "manifest.json").write_text('{"not": "a page"}')
+    with pytest.raises(WebRuntimeError, match="holds no keras-gan page"):
+        export_page(MODELS / "mnist-dcgan", out, ort_web=ort_web, overwrite=True)
+    page = tmp_path / "page"
+    export_page(MODELS / "mnist-dcgan", page, ort_web=ort_web)
+    (page / "stale.txt").write_text("from before")
+    export_page(MODELS / "mnist-cgan", page, ort_web=ort_web, overwrite=True)
+    assert not (page / "stale.txt").exists()
+    assert json.loads((page / "manifest.json").read_text())["model"]["conditional"]
     with pytest.raises(WebRuntimeError, match="would hold MODEL_DIR"):
         export_page(MODELS / "mnist-dcgan", MODELS, ort_web=ort_web, overwrite=True)
 

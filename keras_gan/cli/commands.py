@@ -364,7 +364,7 @@ def _web_arguments(parser: argparse.ArgumentParser) -> None:
                              "and model.json)")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="the folder of the page to write")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace the contents of a non-empty OUT_DIR")
+                        help="replace the page an earlier `keras-gan web` wrote in OUT_DIR")
     parser.add_argument("--ort-web", metavar="PATH",
                         help="an onnxruntime-web .tgz (npm pack) or its extracted folder, "
                              "for offline use (default: the pinned version from the npm "
