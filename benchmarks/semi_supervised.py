@@ -66,14 +66,23 @@ def tuning_source(tmp: Path) -> str:
     return f"npz:{path}"
 
 
+def _options(args) -> dict:
+    """The ssgan options this script varies (the rest: the variant's defaults)."""
+    from keras_gan.models.gans import get_gan
+
+    return get_gan("ssgan").resolve_options({
+        "input_noise": args.input_noise, "classifier_average": args.classifier_average,
+        "d_arch": args.d_arch})
+
+
 def run_ssgan(source: str, args, tmp: Path) -> dict:
     from keras_gan.models.gans import configure
     from keras_gan.training.trainer import train
 
     cfg = configure(dict(gan="ssgan", dataset=source, labels_per_class=args.labels_per_class,
                          seed=args.seed, d_lr=args.lr, g_lr=args.lr, lr_schedule="constant",
-                         epochs=100_000, gan_options={"input_noise": args.input_noise,
-                                      "classifier_average": args.classifier_average},
+                         epochs=100_000, gan_options=_options(args),
+                         augment=args.augment,
                          tensorboard=False, verbose=0, fd_every=0, checkpoint_every=10**9,
                          out=args.keep or str(tmp / "ssgan")))
     budget = CPUBudget(60 * args.budget)
@@ -109,14 +118,13 @@ def _error(model, x, y) -> float:
 
 def run_d_supervised(source: str, args) -> dict:
     from keras_gan.models.semi_supervised.networks import (
-        build_ssgan_discriminator,
+        build_discriminator,
         init_from_data,
     )
 
     data, x, y = _labelled(source, args)
     keras.utils.set_random_seed(args.seed)
-    d = build_ssgan_discriminator(x.shape[1:], data.num_classes,
-                                  input_noise=args.input_noise)
+    d = build_discriminator(x.shape[1:], data.num_classes, _options(args))
     init_from_data(d, data.x_train[:500])
     logits = keras.Model(d.inputs, d.outputs[0])
     logits.compile(keras.optimizers.Adam(args.lr, beta_1=0.5),
@@ -195,6 +203,11 @@ def main(argv=None) -> int:
     p.add_argument("--classifier-average", type=float, default=0.0,
                    help="decay of the running average of D's weights the classifier uses "
                         "(0: none; benchmarks/ssgan_weight_average.py)")
+    p.add_argument("--d-arch", default="mlp", choices=("mlp", "conv"),
+                   help="D's network, for the ssgan and d-supervised rows")
+    p.add_argument("--augment", default="",
+                   help="DiffAugment policy for what D sees, labelled rows included "
+                        "(e.g. translation); the ssgan row only")
     p.add_argument("--tune", action="store_true",
                    help="seed 0 on a validation carve of the training digits")
     p.add_argument("--rows", default=",".join(ROWS))
@@ -226,7 +239,8 @@ def main(argv=None) -> int:
         print(row, json.dumps({k: v for k, v in results[row].items()
                                if k != "error_per_epoch"}), flush=True)
     settings = {k: getattr(args, k) for k in ("labels_per_class", "seed", "budget", "lr",
-                                              "input_noise", "classifier_average", "tune")}
+                                              "input_noise", "classifier_average", "augment",
+                                              "d_arch", "tune")}
     date = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}"
     command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     what = "validation carve (tuning)" if args.tune else "2,000 held-out digits"

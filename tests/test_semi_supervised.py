@@ -7,10 +7,15 @@ import keras
 import numpy as np
 import pytest
 
+from keras_gan.config import ConfigError
+from keras_gan.models.gans import get_gan
 from keras_gan.models.networks import build_mlp_generator
 from keras_gan.models.semi_supervised import SemiSupervisedGAN, build_ssgan_discriminator, losses
 from keras_gan.models.semi_supervised.networks import (
+    WeightNormConv2D,
     WeightNormDense,
+    build_discriminator,
+    build_ssgan_conv_discriminator,
     init_from_data,
     plain_classifier,
 )
@@ -103,6 +108,43 @@ def test_weight_norm_fixes_each_units_gain_and_the_init_whitens_its_input():
         pre = np.asarray(keras.ops.matmul(inputs, layer.kernel()) + layer.b)
         np.testing.assert_allclose(pre.mean(0), 0, atol=1e-4)
         np.testing.assert_allclose(pre.std(0), 1, atol=1e-3)
+
+
+def test_the_conv_discriminator_pools_its_features_and_whitens_each_channel():
+    keras.utils.set_random_seed(0)
+    d = build_ssgan_conv_discriminator((12, 12, 1), 3, channels=4, input_noise=0, dropout=0)
+    logits, features = d(np.zeros((2, 12, 12, 1), np.float32))
+    assert logits.shape == (2, 3) and features.shape == (2, 8)  # 2 x channels, pooled
+    convs = [layer for layer in d.layers if isinstance(layer, WeightNormConv2D)]
+    assert [(c.units, c.strides, c.padding) for c in convs] == [
+        (4, 1, "same"), (4, 2, "same"), (8, 1, "same"), (8, 2, "same"), (8, 1, "valid"),
+        (8, 1, "same")]
+    first = convs[0]
+    norms = np.linalg.norm(np.asarray(first.kernel()).reshape(-1, 4), axis=0)
+    np.testing.assert_allclose(norms, np.asarray(first.g), rtol=1e-5)  # per output channel
+    x = np.random.default_rng(1).uniform(-1, 1, (100, 12, 12, 1)).astype("float32")
+    init_from_data(d, x)
+    for layer in (convs[0], convs[3], convs[5]):
+        inputs = keras.Model(d.inputs, layer.input)(x)
+        pre = np.asarray(keras.ops.conv(inputs, layer.kernel(), layer.strides, layer.padding)
+                         + layer.b)
+        np.testing.assert_allclose(pre.mean((0, 1, 2)), 0, atol=1e-4)
+        np.testing.assert_allclose(pre.std((0, 1, 2)), 1, atol=1e-3)
+    # dropout and noise only in training
+    d = build_ssgan_conv_discriminator((12, 12, 1), 3, channels=4)
+    np.testing.assert_array_equal(np.asarray(d(x)[0]), np.asarray(d(x)[0]))
+    assert not np.allclose(np.asarray(d(x, training=True)[0]),
+                           np.asarray(d(x, training=True)[0]))
+
+
+def test_the_options_pick_the_discriminator():
+    options = get_gan("ssgan").resolve_options({"d_arch": "conv", "d_channels": 4})
+    d = build_discriminator((12, 12, 1), 3, options)
+    assert any(isinstance(layer, WeightNormConv2D) for layer in d.layers)
+    d = build_discriminator((12, 12, 1), 3, {**options, "d_arch": "mlp", "d_width": 16})
+    assert not any(isinstance(layer, WeightNormConv2D) for layer in d.layers)
+    with pytest.raises(ConfigError, match="d_arch must be mlp or conv"):
+        get_gan("ssgan").resolve_options({"d_arch": "resnet"})
 
 
 # -- the model's hooks ---------------------------------------------------------
@@ -236,10 +278,12 @@ def test_saved_and_loaded_with_its_settings(tmp_path):
                                np.asarray(model.classifier(x)), rtol=1e-6)
 
 
-def test_the_saved_classifier_is_plain_keras_and_matches_d(tmp_path):
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_the_saved_classifier_is_plain_keras_and_matches_d(tmp_path, arch):
     keras.utils.set_random_seed(0)
-    d = build_ssgan_discriminator((8, 8, 1), 3, width=16)
-    x = np.random.default_rng(2).uniform(-1, 1, (20, 8, 8, 1)).astype("float32")
+    d = (build_ssgan_discriminator((12, 12, 1), 3, width=16) if arch == "mlp" else
+         build_ssgan_conv_discriminator((12, 12, 1), 3, channels=4))
+    x = np.random.default_rng(2).uniform(-1, 1, (20, 12, 12, 1)).astype("float32")
     init_from_data(d, x)
     d.get_layer("logits").g.assign(np.array([2.0, 0.5, 1.0], np.float32))
     plain = plain_classifier(d)

@@ -34,8 +34,12 @@ from keras_gan.data.labelled import LabelledData, load_labelled, select_labelled
 from keras_gan.errors import UserError
 from keras_gan.models.gans import get_gan
 from keras_gan.models.networks import build_networks
-from keras_gan.models.semi_supervised import SemiSupervisedGAN, build_ssgan_discriminator
-from keras_gan.models.semi_supervised.networks import init_from_data, plain_classifier
+from keras_gan.models.semi_supervised import SemiSupervisedGAN
+from keras_gan.models.semi_supervised.networks import (
+    build_discriminator,
+    init_from_data,
+    plain_classifier,
+)
 from keras_gan.training import run_folder as rf
 from keras_gan.training.callbacks import MetricsCSV, SampleGrid, SkippedUpdates, StopOnNonFinite
 from keras_gan.training.checkpoints import Checkpoint, restore_checkpoint, save_model_atomic
@@ -119,8 +123,7 @@ def build_semi_model(cfg: TrainConfig, options: dict, image_shape, classes: int,
                      total_steps: int, per_call: int) -> SemiSupervisedGAN:
     """The compiled model: G from `cfg.arch` (the recipe's MLP), the paper's D."""
     generator, _ = build_networks(cfg.arch, cfg.latent_dim, image_shape, cfg.width, cfg.depth)
-    discriminator = build_ssgan_discriminator(image_shape, classes, options["d_width"],
-                                              options["input_noise"], options["hidden_noise"])
+    discriminator = build_discriminator(image_shape, classes, options)
     model = SemiSupervisedGAN(
         generator, discriminator, classes=classes,
         unsupervised_weight=options["unsupervised_weight"],

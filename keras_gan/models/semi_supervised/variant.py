@@ -27,6 +27,11 @@ RECIPE = {"labels_per_class": 10, "arch": "mlp", "width": 500, "depth": 2,
 
 def _options() -> dict:
     return {
+        "d_arch": Option("mlp", "D's network: mlp (the paper's MNIST one) or conv (its "
+                         "CIFAR-10 one, scaled down)", lambda v: v in ("mlp", "conv"),
+                         "mlp or conv"),
+        "d_channels": Option(32, "conv D: channels of its first stage (then twice that)",
+                             lambda v: v >= 1, ">= 1"),
         "d_width": Option(1000, "units of D's first layer (then /2, /4, /4, /4; the "
                           "paper's 1000-500-250-250-250)", lambda v: v >= 4, ">= 4"),
         "unsupervised_weight": Option(0.5, "weight of the GAN loss beside the supervised "
