@@ -42,12 +42,15 @@ def semi_supervised() -> str:
     if tuned:
         text += ("\n\nThe tuning runs (seed 0, 100 labels, the validation carve; "
                  "`benchmarks/results/semi_supervised_tune_*.md`):\n\n"
-                 "| Adam rate | input noise | validation error | steps | CPU min |\n"
-                 "|---|---|---|---|---|")
+                 "| D | Adam rate | input noise | D average | DiffAugment | validation error "
+                 "| steps | CPU min |\n|---|---|---|---|---|---|---|---|")
         for path in tuned:
             run = json.loads(path.read_text())
             s, r = run["settings"], run["results"]["ssgan"]
-            text += (f"\n| {s['lr']:g} | {s['input_noise']:g} | {100 * r['error']:.2f}% | "
+            # settings added later are absent from older runs: their defaults
+            average = s.get("classifier_average") or "none"
+            text += (f"\n| {s.get('d_arch', 'mlp')} | {s['lr']:g} | {s['input_noise']:g} | "
+                     f"{average} | {s.get('augment') or 'none'} | {100 * r['error']:.2f}% | "
                      f"{r['steps']} | {r['cpu_seconds'] / 60:.0f} |")
     return text
 

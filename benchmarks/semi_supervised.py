@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=30.0, help="CPU minutes for the ssgan row")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam rate, both nets (constant)")
     p.add_argument("--input-noise", type=float, default=0.3)
-    p.add_argument("--classifier-average", type=float, default=0.0,
+    p.add_argument("--classifier-average", type=float, default=0.999,
                    help="decay of the running average of D's weights the classifier uses "
                         "(0: none; benchmarks/ssgan_weight_average.py)")
     p.add_argument("--d-arch", default="mlp", choices=("mlp", "conv"),

@@ -20,17 +20,21 @@ from keras_gan.training.semi import semi_stream
 from keras_gan.training.trainer import train
 
 
-@pytest.fixture(scope="module")
-def npz(tmp_path_factory):
-    """60 labelled 8x8 images, 3 classes: a bright band at rows 3c, 3c + 1."""
+def bands(path, size=8, step=3):
+    """60 labelled size x size images, 3 classes: a bright band at rows
+    step c, step c + 1; written to `path` (npz)."""
     rng = np.random.default_rng(0)
     y = np.arange(60) % 3
-    x = rng.integers(0, 40, (60, 8, 8, 1))
+    x = rng.integers(0, 40, (60, size, size, 1))
     for i, c in enumerate(y):
-        x[i, 3 * c:3 * c + 2] = 255
-    path = tmp_path_factory.mktemp("data") / "bands.npz"
+        x[i, step * c:step * c + 2] = 255
     np.savez(path, x=x.astype(np.uint8), y=y)
     return path
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    return bands(tmp_path_factory.mktemp("data") / "bands.npz")
 
 
 def tiny(tmp_path, dataset, name="run", **fields):
@@ -61,7 +65,9 @@ def test_a_run_writes_its_classifier_and_the_labels_it_used(npz, tmp_path):
     assert result.model.d_optimizer.beta_1 == pytest.approx(0.5)
     classifier = keras.saving.load_model(run / "classifier.keras", safe_mode=True)
     x = np.zeros((2, 8, 8, 1), "float32")
-    expected = keras.ops.softmax(result.model.discriminator(x)[0])
+    # the recipe's classifier: the running average of D (0.999), not D itself
+    assert result.model.classifier_decay == pytest.approx(0.999)
+    expected = keras.ops.softmax(result.model.averaged_discriminator(x)[0])
     np.testing.assert_allclose(classifier(x), expected, atol=1e-5)
     assert (run / "generator.keras").is_file() and (run / "gan.keras").is_file()
 
@@ -83,6 +89,34 @@ def test_resume_continues_with_the_optimizer_state(npz, tmp_path):
     assert resumed.step == 6
     assert int(resumed.model.d_optimizer.iterations.numpy()) == 6
     assert [r["step"] for r in metrics(run)] == ["3", "6"]
+
+
+class _StopAt(keras.callbacks.Callback):
+    """Stops `fit` after `step` updates, as a crash would (the checkpoint at
+    that step is written first: the Checkpoint callback runs before it)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.d_optimizer.iterations.numpy()) >= self.step:
+            self.model.stop_training = True
+
+
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(npz, tmp_path):
+    # noise in D and the recipe's linear rate decay: both must resume in place
+    options = {"d_width": 16, "input_noise": 0.3, "hidden_noise": 0.5}
+    whole = train(tiny(tmp_path, f"npz:{npz}", name="whole", gan_options=options)).model
+    cfg = tiny(tmp_path, f"npz:{npz}", name="cut", checkpoint_every=3, gan_options=options)
+    assert cfg.lr_schedule == "linear"
+    train(cfg, callbacks=[_StopAt(3)])
+    assert read_checkpoint_step(tmp_path / "cut" / "checkpoints") == 3
+    resumed = train(configure({**cfg.to_dict(), "resume": True})).model
+    for net in ("discriminator", "generator", "averaged_discriminator"):
+        for a, b in zip(getattr(whole, net).weights, getattr(resumed, net).weights,
+                        strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=net)
 
 
 def test_the_averaged_classifier_is_the_one_saved_and_its_checkpoint_restores_it(
@@ -120,6 +154,23 @@ def test_export_writes_a_classifier_onnx_that_matches_keras(npz, tmp_path):
     labels = json.loads((run / "labels.json").read_text())
     assert card["classifier"]["test_accuracy"] == pytest.approx(labels["test_accuracy"])
     assert card["classifier"]["labels_per_class"] == 2
+
+
+def test_a_conv_d_run_exports_a_classifier_onnx_that_matches_keras(tmp_path):
+    from export.classifier_runtime import OnnxClassifier
+
+    source = f"npz:{bands(tmp_path / 'bands12.npz', size=12, step=4)}"
+    cfg = tiny(tmp_path, source, gan_options={"d_arch": "conv", "d_channels": 4})
+    run = train(cfg).run_dir
+    classifier = keras.saving.load_model(run / "classifier.keras", safe_mode=True)
+    assert any(isinstance(layer, keras.layers.Conv2D) for layer in classifier.layers)
+    assert main(["export", str(run), "--out", str(tmp_path / "model")]) == 0
+    onnx = OnnxClassifier(tmp_path / "model" / "classifier.onnx")
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 12, 12, 1)).astype("float32")
+    np.testing.assert_allclose(onnx.predict(x), classifier(x), atol=1e-4)
+    with pytest.raises(ConfigError, match="needs images of at least 9x9, got 8x8"):
+        train(tiny(tmp_path, source, name="small", image_size=8,
+                   gan_options={"d_arch": "conv"}))
 
 
 def test_refusals_name_the_problem(npz, tmp_path):

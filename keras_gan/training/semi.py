@@ -123,7 +123,10 @@ def build_semi_model(cfg: TrainConfig, options: dict, image_shape, classes: int,
                      total_steps: int, per_call: int) -> SemiSupervisedGAN:
     """The compiled model: G from `cfg.arch` (the recipe's MLP), the paper's D."""
     generator, _ = build_networks(cfg.arch, cfg.latent_dim, image_shape, cfg.width, cfg.depth)
-    discriminator = build_discriminator(image_shape, classes, options)
+    try:
+        discriminator = build_discriminator(image_shape, classes, options)
+    except ValueError as e:  # a D the data cannot feed, e.g. images too small for conv
+        raise ConfigError(f"--gan {cfg.gan}: {e}") from None
     model = SemiSupervisedGAN(
         generator, discriminator, classes=classes,
         unsupervised_weight=options["unsupervised_weight"],

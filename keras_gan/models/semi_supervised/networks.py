@@ -79,6 +79,9 @@ def build_ssgan_conv_discriminator(image_shape, num_classes: int, channels: int 
         raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
     if channels < 1:
         raise ValueError(f"channels must be >= 1, got {channels}")
+    if min(image_shape[:2]) < 9:  # two stride-2 stages leave 3x3 for the valid conv
+        raise ValueError(f"the conv discriminator needs images of at least 9x9, got "
+                         f"{image_shape[0]}x{image_shape[1]}: use d_arch=mlp")
     inputs = keras.Input(tuple(int(s) for s in image_shape), name="images")
     x = layers.GaussianNoise(input_noise)(inputs)
     plan = ((channels, 1, "same"), (channels, 2, "same"), "dropout",
