@@ -84,7 +84,7 @@ def cas() -> str:
             continue
         lines.append(f"| `{name}` | {entry['cas']:.4f} | {entry['real_accuracy']:.4f} | "
                      f"{entry['ratio']:.3f} | {entry['examples_per_class']} | "
-                     f"`{entry.get('command', '')}` |")
+                     f"`{entry.get('command') or card['metrics'].get('command', '')}` |")
     cgan = RESULTS / "eval" / "mnist-cgan" / "eval.json"
     if cgan.exists():
         m = json.loads(cgan.read_text())["metrics"]
@@ -95,6 +95,10 @@ def cas() -> str:
     return "\n".join(lines)
 
 
+def cgan_recipe() -> str:
+    return report(RESULTS / "cgan_recipe.md", "python benchmarks/cgan_recipe.py")
+
+
 BLOCKS = {"semi-supervised": semi_supervised, "weight-average": weight_average,
           "probe": probe, "augmentation": augmentation,
-          "cas": cas}
+          "cas": cas, "cgan-recipe": cgan_recipe}
