@@ -48,10 +48,9 @@ def recipe(cfg: dict) -> str:
     return f"R1 {r1:g} every {cfg.get('reg_every', 1)}" if r1 else "preset"
 
 
-def score(folder: Path) -> dict:
+def score(folder: Path, cfg: dict) -> dict:
     from keras_gan.evaluation.evaluate import evaluate
 
-    cfg = training_config(folder)
     m = evaluate(folder, progress=False)
     cas = m["cas"]
     return {"folder": str(folder), "recipe": recipe(cfg), "seed": cfg["seed"],
@@ -91,9 +90,14 @@ def main(argv=None) -> int:
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
         p.error(f"no such folder: {', '.join(missing)}")
+    # Every folder's config is read and checked before any is scored (about two
+    # minutes each), so a wrong folder late in the list wastes nothing.
+    configs = [training_config(f) for f in args.folders]
+    for cfg in configs:
+        recipe(cfg)
     rows = []
-    for folder in args.folders:
-        rows.append(score(folder))
+    for folder, cfg in zip(args.folders, configs, strict=True):
+        rows.append(score(folder, cfg))
         print(f"{folder}: {rows[-1]['recipe']}, seed {rows[-1]['seed']}: FD "
               f"{rows[-1]['fd']:.3f}, recall {rows[-1]['recall']:.3f}, CAS "
               f"{rows[-1]['cas']:.4f}", flush=True)
