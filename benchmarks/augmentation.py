@@ -13,8 +13,8 @@ classifier (the small CNN of `keras_gan.evaluation.cas`, Adam, the same
 - real: the N x 10 real digits alone;
 - real + cgan: the same digits and as many samples per class
   (`GENERATED_PER_CLASS`, half of every pass) from a conditional GAN
-  (`--gan cgan`, the shipped mnist-cgan's recipe) trained for `--gan-steps`
-  on those same N x 10 digits only;
+  (`--gan cgan`, the cgan preset without the shipped mnist-cgan's R1)
+  trained for `--gan-steps` on those same N x 10 digits only;
 - real + ssgan G (with `--ssgan-run`, a run of the same N and seed kept by
   `semi_supervised.py --keep`): the semi-supervised GAN's G is
   unconditional, so its samples are labelled by that run's own classifier,
@@ -55,8 +55,9 @@ def _uint8(x: np.ndarray) -> np.ndarray:
 
 
 def train_cgan(x, y, steps: int, seed: int, tmp: Path):
-    """The shipped mnist-cgan's recipe (the `TrainConfig` defaults, --gan
-    cgan) on (x, y) only; returns its sampling generator."""
+    """The cgan preset (the `TrainConfig` defaults, --gan cgan; the study ran
+    before the shipped mnist-cgan added lazy R1) on (x, y) only; returns its
+    sampling generator."""
     from keras_gan.models.gans import configure
     from keras_gan.training.trainer import train
 

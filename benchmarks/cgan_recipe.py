@@ -11,8 +11,13 @@ score), and the rows are written as a table (markdown and JSON).
 The committed table compares the preset (`keras-gan train --gan cgan
 --epochs 60 --seed S`) with lazy R1 added (`... --r1 0.1 --reg-every 4`):
 seed 0 chose R1, seed 1 was not tuned on. The seed-0 preset row is the
-shipped saved_models/mnist-cgan (`python benchmarks/ship_mnist_models.py
---models cgan --epochs 60`, the preset at seed 0).
+saved_models/mnist-cgan shipped before R1 (the preset at seed 0), taken out
+of git as it was:
+
+    git archive 06a96e9 saved_models/mnist-cgan | tar -x -C /tmp
+    mkdir -p runs/cgan-recipe && mv /tmp/saved_models/mnist-cgan runs/cgan-recipe/preset-seed0
+
+The seed-0 R1 row's run is the one saved_models/mnist-cgan now ships.
 """
 
 from __future__ import annotations
@@ -49,17 +54,17 @@ def recipe(cfg: dict) -> str:
 
 
 def score(folder: Path, cfg: dict) -> dict:
+    """One table row: the run's recipe and seed, and the metrics a shipped
+    digit model's card holds (ship_mnist_models.card_metrics), so that the
+    rows and the cards are the same measurements."""
+    from ship_mnist_models import card_metrics  # benchmarks/, beside this file
+
     from keras_gan.evaluation.evaluate import evaluate
 
-    m = evaluate(folder, progress=False)
-    cas = m["cas"]
+    metrics = card_metrics(evaluate(folder, progress=False), "cgan", cfg["epochs"])
+    del metrics["command"]  # the card's training command, not this run's
     return {"folder": str(folder), "recipe": recipe(cfg), "seed": cfg["seed"],
-            "epochs": cfg["epochs"], "fd": m["metrics"]["fd"], "score": m["metrics"]["score"],
-            "precision": m["metrics"]["precision"], "recall": m["metrics"]["recall"],
-            "conditional_accuracy": m["metrics"]["conditional_accuracy"],
-            "cas": cas["cas"], "real_accuracy": cas["real_accuracy"], "cas_ratio": cas["ratio"],
-            "reference": {"fd": m["metrics"]["reference"]["fd"],
-                          "score": m["metrics"]["reference"]["score"]}}
+            "epochs": cfg["epochs"], **metrics}
 
 
 def table(rows: list[dict], command: str) -> str:
@@ -72,13 +77,13 @@ def table(rows: list[dict], command: str) -> str:
              "classifier trained on 679 generated digits per class, tested on the 2,000 "
              "held-out digits, over the same trained on as many real ones).",
              f"- Real halves: digit FD {ref['fd']:.3f}, score {ref['score']:.2f}; the CAS "
-             f"classifier on real digits: {rows[0]['real_accuracy']:.4f}.",
+             f"classifier on real digits: {rows[0]['cas']['real_accuracy']:.4f}.",
              "- Seed 0 chose the recipe; seed 1 was not tuned on.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in sorted(rows, key=lambda r: (r["seed"], r["recipe"] != "preset")):
         lines.append(f"| {r['recipe']} | {r['seed']} | {r['fd']:.3f} | {r['score']:.2f} | "
-                     f"{r['precision']:.3f} | {r['recall']:.3f} | {r['cas']:.4f} | "
-                     f"{r['cas_ratio']:.3f} | {r['conditional_accuracy']:.3f} |")
+                     f"{r['precision']:.3f} | {r['recall']:.3f} | {r['cas']['cas']:.4f} | "
+                     f"{r['cas']['ratio']:.3f} | {r['conditional_accuracy']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
         rows.append(score(folder, cfg))
         print(f"{folder}: {rows[-1]['recipe']}, seed {rows[-1]['seed']}: FD "
               f"{rows[-1]['fd']:.3f}, recall {rows[-1]['recall']:.3f}, CAS "
-              f"{rows[-1]['cas']:.4f}", flush=True)
+              f"{rows[-1]['cas']['cas']:.4f}", flush=True)
     command = "python benchmarks/cgan_recipe.py " + " ".join(
         str(a) for a in (sys.argv[1:] if argv is None else argv))
     text = table(rows, command)

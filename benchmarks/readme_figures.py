@@ -321,7 +321,7 @@ def shipped() -> str:
     asked = c["metrics"].get("conditional_accuracy")
     lines = [
         "| | `saved_models/mnist-dcgan` (unconditional, default preset) | "
-        "`saved_models/mnist-cgan` (conditional) | goal | real halves |",
+        "`saved_models/mnist-cgan` (conditional, lazy R1) | goal | real halves |",
         "|---|---|---|---|---|",
         f"| digit FD | {d['metrics']['fd']:.2f} | {c['metrics']['fd']:.2f} | <= "
         f"{4 * ref['fd']:.2f} (4x real) | {ref['fd']:.2f} |",
@@ -362,7 +362,8 @@ def shipped_list() -> str:
         card, ev = _card(name), _eval(name)
         m, ref = card["metrics"], ev["metrics"]["reference"]
         what = ("unconditional, the default preset of `keras-gan train` (`--gan clustered`)"
-                if name == "mnist-dcgan" else "conditional on the digit labels (`--gan cgan`)")
+                if name == "mnist-dcgan" else
+                "conditional on the digit labels (`--gan cgan`, lazy R1: `--r1 0.1 --reg-every 4`)")
         rows.append(
             f"| `{name}/` | DCGAN networks on the embedded 10,000 MNIST digits, {what}, "
             f"{card['steps']:,} steps in {card['train_seconds']:.0f} s: digit FD "

@@ -178,3 +178,30 @@ def test_a_shipped_classifier_scores_what_its_card_says(folder):
     np.testing.assert_allclose(onnx, plain.predict(x, verbose=0), atol=1e-5)
     assert np.mean(onnx.argmax(-1) == y) == pytest.approx(entry["test_accuracy"], abs=1e-9)
     assert entry["labelled_examples"] == 10 * entry["labels_per_class"]
+
+
+# Run bookkeeping that cannot change the weights: where the run was written,
+# how much it printed, how often it saved checkpoints and how many it kept.
+BOOKKEEPING = {"out", "verbose", "checkpoint_every", "keep_checkpoints"}
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_shipped_digit_models_are_what_their_ship_command_trains(model):
+    """The card's command (benchmarks/ship_mnist_models.py) trains the card's
+    recipe: a recipe changed in the script without re-shipping the model, or a
+    model shipped from a run of another recipe, fails here. A key the card
+    lacks (a field added after the model shipped) must be at its default."""
+    sys.path.insert(0, str(ROOT.parent / "benchmarks"))
+    import ship_mnist_models
+
+    from keras_gan.config import TrainConfig
+
+    card = json.loads((ROOT / f"mnist-{model}" / "model.json").read_text())
+    trained = card["training_config"]
+    assert card["metrics"]["command"] == (f"python benchmarks/ship_mnist_models.py "
+                                          f"--models {model} --epochs {trained['epochs']}")
+    defaults = TrainConfig().to_dict()
+    want = ship_mnist_models.ship_config(model, trained["epochs"], Path("runs")).to_dict()
+    diff = {k: (trained.get(k, defaults[k]), v) for k, v in want.items()
+            if k not in BOOKKEEPING and trained.get(k, defaults[k]) != v}
+    assert not diff, f"card vs ship_mnist_models.py: {diff}"
