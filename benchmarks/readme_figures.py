@@ -315,13 +315,21 @@ def vae() -> str:
     return "\n".join(lines)
 
 
+def _r1(card: dict) -> str:
+    """", lazy R1: `--r1 X --reg-every K`" when the card's training used R1."""
+    t = card["training_config"]
+    return (f", lazy R1: `--r1 {t['r1']:g} --reg-every {t.get('reg_every', 1)}`"
+            if t.get("r1") else "")
+
+
 def shipped() -> str:
     d, c = _card("mnist-dcgan"), _card("mnist-cgan")
     ref = _eval("mnist-dcgan")["metrics"]["reference"]
     asked = c["metrics"].get("conditional_accuracy")
     lines = [
         "| | `saved_models/mnist-dcgan` (unconditional, default preset) | "
-        "`saved_models/mnist-cgan` (conditional, lazy R1) | goal | real halves |",
+        f"`saved_models/mnist-cgan` (conditional{', lazy R1' if _r1(c) else ''}) | goal | "
+        "real halves |",
         "|---|---|---|---|---|",
         f"| digit FD | {d['metrics']['fd']:.2f} | {c['metrics']['fd']:.2f} | <= "
         f"{4 * ref['fd']:.2f} (4x real) | {ref['fd']:.2f} |",
@@ -363,7 +371,7 @@ def shipped_list() -> str:
         m, ref = card["metrics"], ev["metrics"]["reference"]
         what = ("unconditional, the default preset of `keras-gan train` (`--gan clustered`)"
                 if name == "mnist-dcgan" else
-                "conditional on the digit labels (`--gan cgan`, lazy R1: `--r1 0.1 --reg-every 4`)")
+                f"conditional on the digit labels (`--gan cgan`{_r1(card)})")
         rows.append(
             f"| `{name}/` | DCGAN networks on the embedded 10,000 MNIST digits, {what}, "
             f"{card['steps']:,} steps in {card['train_seconds']:.0f} s: digit FD "
